@@ -1,0 +1,80 @@
+/* The configuration file (libconfuse) turned into one validated, immutable
+ * struct. A reload loads a new struct and swaps it in; nothing here is
+ * changed after config_load() returns. */
+#ifndef OVT_CONFIG_H
+#define OVT_CONFIG_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+enum encap {
+	ENCAP_GRETAP,
+	ENCAP_VXLAN,
+	ENCAP_GENEVE,
+};
+
+const char	*encap_name(enum encap);
+
+/* One tunnel's parameters; the top level sets defaults, peers may
+ * override any of them. */
+struct tunnel_params {
+	enum encap	encap;
+	bool		has_key;	/* vxlan/geneve: always true (VNI) */
+	uint32_t	key;		/* GRE key or VNI */
+	uint16_t	port;		/* UDP port; 0 for gretap */
+};
+
+/* An underlay address: the family says which member is valid. */
+struct ovt_addr {
+	sa_family_t	family;		/* AF_INET or AF_INET6, 0 = unset */
+	union {
+		struct in_addr	v4;
+		struct in6_addr	v6;
+	};
+};
+
+struct peer_config {
+	char			name[64];
+	struct ovt_addr		remote;
+	struct tunnel_params	tun;
+	int			line;	/* where the peer block starts */
+};
+
+struct config {
+	char			path[4096];
+	char			interface[IFNAMSIZ];
+	unsigned		mtu;		/* 0: derive from the underlay */
+	char			netns[256];	/* "" = stay in our netns */
+	struct ovt_addr		address;	/* TAP address, family 0 = none */
+	unsigned		prefixlen;
+	char			bridge[IFNAMSIZ];	/* "" = none */
+	struct tunnel_params	tun;		/* defaults for every peer */
+	struct ovt_addr		local;		/* family 0: wildcard */
+	char			control[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	unsigned		mac_aging;	/* seconds */
+	unsigned		mac_table_size;
+	struct peer_config	*peers;
+	size_t			 n_peers;
+};
+
+#define CONFIG_DEFAULT_CONTROL	"/run/ovtund/ovtund.sock"
+#define CONFIG_DEFAULT_AGING	300
+#define CONFIG_DEFAULT_TABLE	8192
+
+/* Loads and validates path. On error returns NULL and writes one message,
+ * "FILE:LINE: what is wrong", into err. */
+struct config	*config_load(const char *path, char *err, size_t errlen);
+void		 config_free(struct config *);
+
+/* Parses "192.0.2.1" or "2001:db8::1"; 0 on success. */
+int		 addr_parse(const char *, struct ovt_addr *);
+/* Formats into buf (INET6_ADDRSTRLEN at least). */
+const char	*addr_format(const struct ovt_addr *, char *buf, size_t len);
+bool		 addr_equal(const struct ovt_addr *, const struct ovt_addr *);
+
+#endif

@@ -1,0 +1,187 @@
+/* The control commands, one handler each: they describe the daemon's state
+ * to an emitter, which renders it as a table or as JSON. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "clock.h"
+#include "ctl-proto.h"
+#include "ctl.h"
+#include "emit.h"
+#include "fdb.h"
+#include "ovtund.h"
+
+static const char *
+peer_state(const struct peer *p, uint64_t now, uint64_t aging_ms)
+{
+	/* Without keepalives, a peer counts as active while it has been
+	 * heard from within one MAC aging time. */
+	if (p->c.last_rx_ms == 0)
+		return "silent";
+	return now - p->c.last_rx_ms < aging_ms ? "active" : "idle";
+}
+
+static void
+emit_age(struct emit *e, const char *key, uint64_t then, uint64_t now)
+{
+	char buf[32];
+
+	if (then == 0)
+		snprintf(buf, sizeof(buf), "never");
+	else
+		snprintf(buf, sizeof(buf), "%llus",
+		    (unsigned long long)((now - then) / 1000));
+	emit_str(e, key, buf);
+}
+
+static int
+cmd_peers(struct daemon *d, struct emit *e)
+{
+	uint64_t now = clock_ms();
+	char abuf[INET6_ADDRSTRLEN];
+
+	emit_object_begin(e, NULL);
+	emit_list_begin(e, "peers");
+	for (size_t i = 0; i < d->peers.n; i++) {
+		const struct peer *p = &d->peers.peers[i];
+
+		emit_object_begin(e, NULL);
+		emit_str(e, "name", p->cfg.name);
+		emit_str(e, "remote", addr_format(&p->cfg.remote, abuf,
+		    sizeof(abuf)));
+		emit_str(e, "encap", encap_name(p->cfg.tun.encap));
+		if (p->cfg.tun.has_key)
+			emit_u64(e, "key", p->cfg.tun.key);
+		else
+			emit_str(e, "key", "none");
+		emit_u64(e, "port", p->cfg.tun.port);
+		emit_str(e, "state", peer_state(p, now, fdb_aging_ms(d->fdb)));
+		emit_u64(e, "rx_packets", p->c.rx_packets);
+		emit_u64(e, "rx_bytes", p->c.rx_bytes);
+		emit_u64(e, "tx_packets", p->c.tx_packets);
+		emit_u64(e, "tx_bytes", p->c.tx_bytes);
+		emit_u64(e, "rx_drops", p->c.rx_drops);
+		emit_age(e, "last_rx", p->c.last_rx_ms, now);
+		emit_object_end(e);
+	}
+	emit_list_end(e);
+	emit_object_end(e);
+	return 0;
+}
+
+struct fdb_walk {
+	struct emit	*e;
+	uint64_t	 now;
+};
+
+static void
+emit_fdb_entry(const struct fdb_entry *ent, void *arg)
+{
+	struct fdb_walk *w = arg;
+	char mac[18], abuf[INET6_ADDRSTRLEN];
+	const uint8_t *m = ent->mac;
+
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+	    m[0], m[1], m[2], m[3], m[4], m[5]);
+	emit_object_begin(w->e, NULL);
+	emit_str(w->e, "mac", mac);
+	emit_str(w->e, "peer", ent->owner ? ent->owner->cfg.name : "local");
+	emit_str(w->e, "remote", ent->owner ? addr_format(
+	    &ent->owner->cfg.remote, abuf, sizeof(abuf)) : "-");
+	emit_u64(w->e, "age_s", (w->now - ent->last_seen_ms) / 1000);
+	emit_object_end(w->e);
+}
+
+static int
+cmd_fdb(struct daemon *d, struct emit *e)
+{
+	struct fdb_walk w = { e, clock_ms() };
+
+	emit_object_begin(e, NULL);
+	emit_list_begin(e, "fdb");
+	fdb_foreach(d->fdb, w.now, emit_fdb_entry, &w);
+	emit_list_end(e);
+	emit_object_end(e);
+	return 0;
+}
+
+static int
+cmd_stats(struct daemon *d, struct emit *e)
+{
+	const struct dp_counters *c = &d->dp.c;
+	const struct fdb_stats *fs = fdb_stats(d->fdb);
+
+	emit_object_begin(e, NULL);
+	emit_u64(e, "uptime_s", (clock_ms() - d->started_ms) / 1000);
+	emit_u64(e, "tap_rx_packets", c->tap_rx_packets);
+	emit_u64(e, "tap_rx_bytes", c->tap_rx_bytes);
+	emit_u64(e, "tap_tx_packets", c->tap_tx_packets);
+	emit_u64(e, "tap_tx_bytes", c->tap_tx_bytes);
+	emit_u64(e, "underlay_rx_packets", c->sock_rx_packets);
+	emit_u64(e, "underlay_rx_bytes", c->sock_rx_bytes);
+	emit_u64(e, "underlay_tx_packets", c->sock_tx_packets);
+	emit_u64(e, "underlay_tx_bytes", c->sock_tx_bytes);
+	emit_u64(e, "flooded", c->flooded);
+	emit_object_begin(e, "fdb");
+	emit_u64(e, "entries", fdb_count(d->fdb));
+	emit_u64(e, "limit", fdb_capacity(d->fdb));
+	emit_u64(e, "learned", fs->learned);
+	emit_u64(e, "moved", fs->moved);
+	emit_u64(e, "expired", fs->expired);
+	emit_u64(e, "not_learned_table_full", fs->full);
+	emit_object_end(e);
+	emit_object_begin(e, "drops");
+	for (unsigned i = DROP_NONE + 1; i < DROP__COUNT; i++)
+		emit_u64(e, drop_name(i), c->drops[i]);
+	emit_object_end(e);
+	emit_object_end(e);
+	return 0;
+}
+
+static int
+cmd_show(struct daemon *d, struct emit *e)
+{
+	const struct config *cfg = d->cfg;
+	char abuf[INET6_ADDRSTRLEN], prefix[INET6_ADDRSTRLEN + 8];
+
+	emit_object_begin(e, NULL);
+	emit_str(e, "config", cfg->path);
+	emit_str(e, "interface", d->tap.name);
+	emit_u64(e, "ifindex", d->tap.ifindex);
+	emit_u64(e, "mtu", d->tap.mtu);
+	emit_str(e, "netns", cfg->netns[0] ? cfg->netns : "-");
+	if (cfg->address.family != 0) {
+		snprintf(prefix, sizeof(prefix), "%s/%u", addr_format(
+		    &cfg->address, abuf, sizeof(abuf)), cfg->prefixlen);
+		emit_str(e, "address", prefix);
+	} else {
+		emit_str(e, "address", "-");
+	}
+	emit_str(e, "bridge", cfg->bridge[0] ? cfg->bridge : "-");
+	emit_str(e, "encap", encap_name(cfg->tun.encap));
+	if (cfg->tun.has_key)
+		emit_u64(e, "key", cfg->tun.key);
+	else
+		emit_str(e, "key", "none");
+	emit_u64(e, "port", cfg->tun.port);
+	emit_str(e, "local", cfg->local.family ? addr_format(&cfg->local,
+	    abuf, sizeof(abuf)) : "any");
+	emit_str(e, "control", cfg->control);
+	emit_u64(e, "mac_aging", cfg->mac_aging);
+	emit_u64(e, "mac_table_size", cfg->mac_table_size);
+	emit_u64(e, "peers", d->peers.n);
+	emit_object_end(e);
+	return 0;
+}
+
+static ctl_handler *const handlers[CTL__COUNT] = {
+	[CTL_PEERS] = cmd_peers,
+	[CTL_FDB] = cmd_fdb,
+	[CTL_STATS] = cmd_stats,
+	[CTL_SHOW] = cmd_show,
+};
+
+ctl_handler *
+ctl_handler_for(unsigned command)
+{
+	return command < CTL__COUNT ? handlers[command] : NULL;
+}

@@ -1,0 +1,64 @@
+/* The control protocol, shared by ovtund and ovtunctl: one fixed header each
+ * way over a unix stream socket, in host byte order (both ends are on the
+ * same host). The daemon formats the answer (text or JSON), so the client
+ * stays a thin pipe and every command prints the same from any client. */
+#ifndef OVT_CTL_PROTO_H
+#define OVT_CTL_PROTO_H
+
+#include <stdint.h>
+
+#define CTL_MAGIC		0x4f565443u	/* "OVTC" */
+#define CTL_VERSION		1
+#define CTL_REQUEST_MAX		4096		/* header + argument */
+#define CTL_RESPONSE_MAX	(64u << 20)
+
+enum ctl_command {
+	CTL_PEERS = 1,
+	CTL_FDB,
+	CTL_STATS,
+	CTL_SHOW,
+	CTL__COUNT,
+};
+
+#define CTL_FLAG_JSON		0x1
+
+struct ctl_request {
+	uint32_t	magic;
+	uint16_t	version;
+	uint16_t	command;	/* enum ctl_command */
+	uint32_t	flags;
+	uint32_t	arg_len;	/* bytes of argument that follow */
+};
+
+enum ctl_status {
+	CTL_OK = 0,
+	CTL_ERR_BAD_REQUEST,
+	CTL_ERR_UNKNOWN_COMMAND,
+	CTL_ERR_FAILED,
+};
+
+struct ctl_response {
+	uint32_t	magic;
+	uint16_t	version;
+	uint16_t	status;		/* enum ctl_status */
+	uint32_t	len;		/* bytes of output that follow */
+	uint32_t	reserved;
+};
+
+/* The verbs, in one table: ovtunctl parses and documents from it, the
+ * daemon names commands from it. */
+struct ctl_verb {
+	const char		*name;
+	enum ctl_command	 command;
+	const char		*help;
+};
+
+static const struct ctl_verb ctl_verbs[] = {
+	{ "peers", CTL_PEERS, "configured peers, their state and counters" },
+	{ "fdb",   CTL_FDB,   "learned MAC addresses, where each lives, age" },
+	{ "stats", CTL_STATS, "counters, including every drop reason" },
+	{ "show",  CTL_SHOW,  "effective configuration and TAP state" },
+};
+#define CTL_N_VERBS	(sizeof(ctl_verbs) / sizeof(ctl_verbs[0]))
+
+#endif

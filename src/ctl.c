@@ -1,0 +1,296 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "ctl-proto.h"
+#include "ctl.h"
+#include "emit.h"
+#include "log.h"
+#include "ovtund.h"
+
+#define CTL_CLIENTS_MAX		128
+#define CTL_TIMEOUT_SEC		5
+
+struct ctl_client {
+	struct ctl_server	*srv;
+	struct bufferevent	*bev;
+	struct ctl_client	*next, *prev;
+};
+
+struct ctl_server {
+	struct daemon		*d;
+	struct evconnlistener	*listener;
+	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct ctl_client	*clients;
+	unsigned		 n_clients;
+};
+
+static void
+client_free(struct ctl_client *c)
+{
+	struct ctl_server *srv = c->srv;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	srv->n_clients--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+client_reply(struct ctl_client *c, enum ctl_status status,
+    struct evbuffer *body)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct ctl_response rsp = {
+		.magic = CTL_MAGIC,
+		.version = CTL_VERSION,
+		.status = (uint16_t)status,
+		.len = (uint32_t)evbuffer_get_length(body),
+	};
+
+	evbuffer_add(out, &rsp, sizeof(rsp));
+	evbuffer_add_buffer(out, body);
+	/* Nothing more is read: the client is done once the reply drains. */
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+static void
+client_error(struct ctl_client *c, enum ctl_status status, const char *msg)
+{
+	struct evbuffer *body = evbuffer_new();
+
+	if (body == NULL) {
+		client_free(c);
+		return;
+	}
+	evbuffer_add_printf(body, "%s\n", msg);
+	client_reply(c, status, body);
+	evbuffer_free(body);
+}
+
+static void
+client_run(struct ctl_client *c, const struct ctl_request *req)
+{
+	ctl_handler *handler = ctl_handler_for(req->command);
+	struct evbuffer *body;
+	struct emit *e;
+	int ret;
+
+	if (handler == NULL) {
+		client_error(c, CTL_ERR_UNKNOWN_COMMAND, "unknown command");
+		return;
+	}
+	body = evbuffer_new();
+	e = body != NULL ? emit_new(body, req->flags & CTL_FLAG_JSON) : NULL;
+	if (e == NULL) {
+		evbuffer_free(body);
+		client_error(c, CTL_ERR_FAILED, "out of memory");
+		return;
+	}
+	ret = handler(c->srv->d, e);
+	emit_free(e);
+	if (ret < 0) {
+		evbuffer_drain(body, evbuffer_get_length(body));
+		evbuffer_add_printf(body, "%s\n", strerror(-ret));
+	}
+	client_reply(c, ret < 0 ? CTL_ERR_FAILED : CTL_OK, body);
+	evbuffer_free(body);
+}
+
+static void
+client_read(struct bufferevent *bev, void *arg)
+{
+	struct ctl_client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct ctl_request req;
+
+	if (evbuffer_get_length(in) < sizeof(req))
+		return;
+	evbuffer_copyout(in, &req, sizeof(req));
+	if (req.magic != CTL_MAGIC || req.version != CTL_VERSION ||
+	    req.arg_len > CTL_REQUEST_MAX - sizeof(req)) {
+		client_error(c, CTL_ERR_BAD_REQUEST, "malformed request");
+		return;
+	}
+	if (evbuffer_get_length(in) < sizeof(req) + req.arg_len)
+		return;
+	evbuffer_drain(in, sizeof(req) + req.arg_len);
+	client_run(c, &req);
+}
+
+static void
+client_written(struct bufferevent *bev, void *arg)
+{
+	struct ctl_client *c = arg;
+
+	/* Reading is off only once a reply is queued, so an empty output
+	 * buffer then means the reply is out. */
+	if (!(bufferevent_get_enabled(bev) & EV_READ))
+		client_free(c);
+}
+
+static void
+client_event(struct bufferevent *bev, short what, void *arg)
+{
+	/* EOF, error or timeout: the client is gone or too slow. */
+	client_free(arg);
+}
+
+static void
+ctl_accept(struct evconnlistener *listener, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct ctl_server *srv = arg;
+	struct event_base *base = evconnlistener_get_base(listener);
+	struct timeval timeout = { CTL_TIMEOUT_SEC, 0 };
+	struct ctl_client *c;
+
+	if (srv->n_clients >= CTL_CLIENTS_MAX) {
+		log_rl(LOG_WARNING, "control: too many clients, refusing one");
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->bev = bufferevent_socket_new(base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->srv = srv;
+	c->next = srv->clients;
+	if (c->next != NULL)
+		c->next->prev = c;
+	srv->clients = c;
+	srv->n_clients++;
+	bufferevent_setcb(c->bev, client_read, client_written, client_event,
+	    c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_REQUEST_MAX);
+	bufferevent_set_timeouts(c->bev, &timeout, &timeout);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* A socket file left behind by a crashed daemon may be replaced; one that
+ * a live daemon answers on may not. */
+static int
+ctl_claim_path(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	if (ret == 0)
+		return -EADDRINUSE;
+	return unlink(path) < 0 ? -errno : 0;
+}
+
+/* Creates the socket's directory if it is missing (/run/ovtund is made by
+ * systemd's RuntimeDirectory, but not when run by hand). */
+static void
+ctl_make_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		log_warn("control: mkdir %s: %s", dir, strerror(errno));
+}
+
+static int
+ctl_bind(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t old_mask;
+	int fd, ret = 0;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* The socket must never exist with a looser mode, even briefly. */
+	old_mask = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		ret = -errno;
+	umask(old_mask);
+	if (ret == 0 && listen(fd, 64) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+struct ctl_server *
+ctl_open(struct daemon *d, const char *path, char *err, size_t errlen)
+{
+	struct ctl_server *srv;
+	int fd;
+
+	ctl_make_dir(path);
+	if ((fd = ctl_claim_path(path)) < 0 || (fd = ctl_bind(path)) < 0) {
+		snprintf(err, errlen, "control socket %s: %s", path,
+		    fd == -EADDRINUSE ? "another ovtund is listening there" :
+		    strerror(-fd));
+		return NULL;
+	}
+	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
+		close(fd);
+		snprintf(err, errlen, "control socket: out of memory");
+		return NULL;
+	}
+	srv->d = d;
+	snprintf(srv->path, sizeof(srv->path), "%s", path);
+	srv->listener = evconnlistener_new(d->base, ctl_accept, srv,
+	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (srv->listener == NULL) {
+		close(fd);
+		unlink(path);
+		free(srv);
+		snprintf(err, errlen, "control socket: libevent listener");
+		return NULL;
+	}
+	return srv;
+}
+
+void
+ctl_close(struct ctl_server *srv)
+{
+	if (srv == NULL)
+		return;
+	while (srv->clients != NULL)
+		client_free(srv->clients);
+	evconnlistener_free(srv->listener);
+	unlink(srv->path);
+	free(srv);
+}

@@ -1,0 +1,23 @@
+/* The control socket server: accepts ovtunctl connections, reads one
+ * bounded request each, answers it and closes. */
+#ifndef OVT_CTL_H
+#define OVT_CTL_H
+
+#include <stddef.h>
+
+struct daemon;
+struct emit;
+struct ctl_server;
+
+/* Creates the socket at path (mode 0600); refuses when another daemon
+ * answers there. Returns NULL with why in err. */
+struct ctl_server *ctl_open(struct daemon *, const char *path, char *err,
+		    size_t errlen);
+/* Closes every client and removes the socket file. */
+void		 ctl_close(struct ctl_server *);
+
+/* One handler per command (ctl-cmd.c); 0 or a negative errno. */
+typedef int	 ctl_handler(struct daemon *, struct emit *);
+ctl_handler	*ctl_handler_for(unsigned command);
+
+#endif

@@ -1,0 +1,51 @@
+/* The two directions a frame travels, each over a batch:
+ *   TX: TAP read batch -> learn source -> fdb lookup -> encap per peer
+ *       -> queue on the peer's socket -> sendmmsg
+ *   RX: recvmmsg -> peer by source address -> decap + key check
+ *       -> learn source behind the peer -> TAP write
+ * Nothing here reaches back up into the event loop. */
+#ifndef OVT_DATAPATH_H
+#define OVT_DATAPATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drop.h"
+#include "pkt.h"
+#include "socket.h"
+
+struct fdb;
+struct peer_table;
+struct tap;
+
+struct dp_counters {
+	uint64_t	tap_rx_packets, tap_rx_bytes;	/* read from the TAP */
+	uint64_t	tap_tx_packets, tap_tx_bytes;	/* written to it */
+	uint64_t	sock_rx_packets, sock_rx_bytes;	/* off the underlay */
+	uint64_t	sock_tx_packets, sock_tx_bytes;	/* queued to it */
+	uint64_t	flooded;	/* frames sent to every peer */
+	uint64_t	drops[DROP__COUNT];
+};
+
+struct datapath {
+	struct tap		*tap;
+	struct peer_table	*peers;
+	struct fdb		*fdb;
+	struct sock		**socks;
+	size_t			 n_socks;
+	size_t			 frame_max;	/* MTU + Ethernet + VLAN tag */
+	struct dp_counters	 c;
+
+	struct pkt		*batch[SOCK_BATCH];	/* in flight */
+	struct sock_rx		 rx_meta[SOCK_BATCH];
+	struct pkt		*flood[SOCK_BATCH];	/* per-peer copies */
+	unsigned		 n_flood;
+};
+
+int	dp_init(struct datapath *);
+void	dp_free(struct datapath *);
+/* Returns 0, or a negative errno when the TAP is gone for good. */
+int	dp_tap_readable(struct datapath *, uint64_t now_ms);
+void	dp_sock_readable(struct datapath *, struct sock *, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,175 @@
+/* ovtunctl: sends one command to ovtund's control socket and prints the
+ * answer. The daemon does the formatting; this stays a thin pipe. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl-proto.h"
+
+#define CTL_TIMEOUT_SEC	10
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "usage: ovtunctl [-j] [-s socket] command\n"
+	    "  -j, --json            output JSON\n"
+	    "  -s, --socket PATH     control socket (default "
+	    CONFIG_DEFAULT_CONTROL ")\n"
+	    "commands:\n");
+	for (size_t i = 0; i < CTL_N_VERBS; i++)
+		fprintf(out, "  %-8s %s\n", ctl_verbs[i].name,
+		    ctl_verbs[i].help);
+}
+
+static const struct ctl_verb *
+verb_find(const char *name)
+{
+	for (size_t i = 0; i < CTL_N_VERBS; i++)
+		if (strcmp(ctl_verbs[i].name, name) == 0)
+			return &ctl_verbs[i];
+	return NULL;
+}
+
+static int
+ctl_connect(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { CTL_TIMEOUT_SEC, 0 };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "ovtunctl: %s: path too long\n", path);
+		return -1;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		perror("ovtunctl: socket");
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			fprintf(stderr, "ovtunctl: no ovtund is running on "
+			    "%s (%s)\n", path, strerror(errno));
+		else
+			fprintf(stderr, "ovtunctl: %s: %s\n", path,
+			    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+read_full(int fd, void *buf, size_t len)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = read(fd, (char *)buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Copies len bytes of reply to out; the length was bounded by the
+ * caller, and it is read in chunks so a large table needs no big buffer. */
+static int
+copy_reply(int fd, size_t len, FILE *out)
+{
+	char buf[8192];
+
+	while (len > 0) {
+		size_t chunk = len < sizeof(buf) ? len : sizeof(buf);
+
+		if (read_full(fd, buf, chunk) < 0)
+			return -1;
+		fwrite(buf, 1, chunk, out);
+		len -= chunk;
+	}
+	return 0;
+}
+
+static int
+run(const char *path, const struct ctl_verb *verb, int json)
+{
+	struct ctl_request req = {
+		.magic = CTL_MAGIC,
+		.version = CTL_VERSION,
+		.command = (uint16_t)verb->command,
+		.flags = json ? CTL_FLAG_JSON : 0,
+	};
+	struct ctl_response rsp;
+	int fd, ret = 1;
+
+	if ((fd = ctl_connect(path)) < 0)
+		return 1;
+	if (write(fd, &req, sizeof(req)) != (ssize_t)sizeof(req) ||
+	    read_full(fd, &rsp, sizeof(rsp)) < 0) {
+		fprintf(stderr, "ovtunctl: %s: no answer from ovtund\n", path);
+	} else if (rsp.magic != CTL_MAGIC || rsp.version != CTL_VERSION ||
+	    rsp.len > CTL_RESPONSE_MAX) {
+		fprintf(stderr, "ovtunctl: %s: malformed answer\n", path);
+	} else if (copy_reply(fd, rsp.len, rsp.status == CTL_OK ? stdout :
+	    stderr) < 0) {
+		fprintf(stderr, "ovtunctl: %s: answer cut short\n", path);
+	} else {
+		if (json && rsp.status == CTL_OK)
+			putchar('\n');
+		ret = rsp.status == CTL_OK ? 0 : 1;
+	}
+	close(fd);
+	return ret;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = CONFIG_DEFAULT_CONTROL;
+	const struct ctl_verb *verb;
+	int ch, json = 0;
+
+	while ((ch = getopt_long(argc, argv, "+hjs:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			json = 1;
+			break;
+		case 's':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		usage(stderr);
+		return 2;
+	}
+	if ((verb = verb_find(argv[optind])) == NULL) {
+		fprintf(stderr, "ovtunctl: unknown command '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return run(path, verb, json);
+}

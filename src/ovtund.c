@@ -1,0 +1,394 @@
+/* ovtund: options, configuration, setup, the event loop and teardown. Only
+ * main() decides to exit; everything below it returns errors. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "clock.h"
+#include "ctl.h"
+#include "fdb.h"
+#include "log.h"
+#include "ovtund.h"
+#include "socket.h"
+
+#define DEFAULT_CONFIG		SYSCONFDIR "/ovtund.conf"
+#define FDB_SWEEP_MS		1000
+#define UNDERLAY_MTU_FALLBACK	1500
+
+struct options {
+	const char	*config;
+	int		 foreground;
+	int		 check_only;
+	int		 verbosity;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: ovtund [-ftVv] [-c file]\n"
+	    "  -c file  configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -f       stay in the foreground, log to stderr\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -v       more verbose logging (repeatable)\n"
+	    "  -V       print the version and exit\n");
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	int ch;
+
+	o->config = DEFAULT_CONFIG;
+	while ((ch = getopt(argc, argv, "c:fhtvV")) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 't':
+			o->check_only = 1;
+			break;
+		case 'v':
+			o->verbosity++;
+			break;
+		case 'V':
+			printf("ovtund %s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* The TAP MTU: as configured, or the smallest that fits every peer's
+ * route once its encapsulation is added. */
+static unsigned
+derive_mtu(const struct config *cfg)
+{
+	unsigned best = 0;
+
+	if (cfg->mtu != 0)
+		return cfg->mtu;
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		const struct peer_config *p = &cfg->peers[i];
+		int route = route_mtu(&cfg->local, &p->remote);
+		unsigned fit;
+
+		if (route <= 0)
+			route = UNDERLAY_MTU_FALLBACK;
+		fit = (unsigned)route - encap_overhead(&p->tun,
+		    p->remote.family) - 14;
+		if (best == 0 || fit < best)
+			best = fit;
+	}
+	if (best == 0)
+		best = UNDERLAY_MTU_FALLBACK - encap_overhead(&cfg->tun,
+		    cfg->local.family ? cfg->local.family : AF_INET) - 14;
+	return best;
+}
+
+/* Finds or opens the socket a peer's traffic uses: one per kind, family
+ * and UDP port, shared by every peer that needs the same. */
+static struct sock *
+socket_for(struct daemon *d, const struct peer *p, char *err, size_t errlen)
+{
+	enum sock_kind kind = p->cfg.tun.encap == ENCAP_GRETAP ? SOCK_GRE :
+	    SOCK_UDP;
+	sa_family_t family = p->cfg.remote.family;
+	uint16_t port = kind == SOCK_UDP ? p->cfg.tun.port : 0;
+	struct ovt_addr local = d->cfg->local;
+	struct sock *s, **grown;
+
+	for (size_t i = 0; i < d->n_socks; i++) {
+		s = d->socks[i];
+		if (s->kind == kind && s->family == family && s->port == port)
+			return s;
+	}
+	if ((grown = realloc(d->socks, (d->n_socks + 1) *
+	    sizeof(*grown))) == NULL || (s = malloc(sizeof(*s))) == NULL) {
+		if (grown != NULL)
+			d->socks = grown;
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	d->socks = grown;
+	if (local.family == 0)
+		local.family = family;
+	if (sock_open(s, kind, &local, port, err, errlen) < 0) {
+		free(s);
+		return NULL;
+	}
+	d->socks[d->n_socks++] = s;
+	return s;
+}
+
+static int
+add_event(struct daemon *d, evutil_socket_t fd, short what,
+    event_callback_fn cb, void *arg, const struct timeval *tv)
+{
+	struct event **grown, *ev;
+
+	grown = realloc(d->events, (d->n_events + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -ENOMEM;
+	d->events = grown;
+	if ((ev = event_new(d->base, fd, what, cb, arg)) == NULL)
+		return -ENOMEM;
+	d->events[d->n_events++] = ev;
+	return event_add(ev, tv) < 0 ? -EINVAL : 0;
+}
+
+static void
+on_tap(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	int ret = dp_tap_readable(&d->dp, clock_ms());
+
+	if (ret < 0) {
+		log_err("%s: the TAP device is gone (%s); exiting",
+		    d->tap.name, strerror(-ret));
+		d->exit_status = 1;
+		event_base_loopbreak(d->base);
+	}
+}
+
+static void
+on_sock(evutil_socket_t fd, short what, void *arg)
+{
+	struct sock_event *se = arg;
+
+	dp_sock_readable(&se->d->dp, se->s, clock_ms());
+}
+
+static void
+on_fdb_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	fdb_expire(d->fdb, clock_ms());
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(d->base);
+}
+
+static int
+setup_events(struct daemon *d)
+{
+	static const struct timeval sweep = { FDB_SWEEP_MS / 1000, 0 };
+	int ret;
+
+	d->sock_events = calloc(d->n_socks, sizeof(*d->sock_events));
+	if (d->n_socks > 0 && d->sock_events == NULL)
+		return -ENOMEM;
+	ret = add_event(d, d->tap.fd, EV_READ | EV_PERSIST, on_tap, d, NULL);
+	for (size_t i = 0; ret == 0 && i < d->n_socks; i++) {
+		d->sock_events[i] = (struct sock_event){ d, d->socks[i] };
+		ret = add_event(d, d->socks[i]->fd, EV_READ | EV_PERSIST,
+		    on_sock, &d->sock_events[i], NULL);
+	}
+	if (ret == 0)
+		ret = add_event(d, -1, EV_PERSIST, on_fdb_sweep, d, &sweep);
+	if (ret == 0)
+		ret = add_event(d, SIGTERM, EV_SIGNAL | EV_PERSIST, on_stop, d,
+		    NULL);
+	if (ret == 0)
+		ret = add_event(d, SIGINT, EV_SIGNAL | EV_PERSIST, on_stop, d,
+		    NULL);
+	return ret;
+}
+
+static int
+setup(struct daemon *d, char *err, size_t errlen)
+{
+	const struct config *cfg = d->cfg;
+
+	if (peer_table_init(&d->peers, cfg) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < d->peers.n; i++) {
+		struct peer *p = &d->peers.peers[i];
+
+		if ((p->sock = socket_for(d, p, err, errlen)) == NULL)
+			return -1;
+	}
+	d->fdb = fdb_create(cfg->mac_table_size,
+	    (uint64_t)cfg->mac_aging * 1000);
+	if (d->fdb == NULL || dp_init(&d->dp) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (tap_open(&d->tap, cfg, derive_mtu(cfg), err, errlen) < 0)
+		return -1;
+	d->dp.tap = &d->tap;
+	d->dp.peers = &d->peers;
+	d->dp.fdb = d->fdb;
+	d->dp.socks = d->socks;
+	d->dp.n_socks = d->n_socks;
+	d->dp.frame_max = d->tap.mtu + 14 + 4;
+	if ((d->base = event_base_new()) == NULL) {
+		snprintf(err, errlen, "libevent: cannot create event base");
+		return -1;
+	}
+	if ((d->ctl = ctl_open(d, cfg->control, err, errlen)) == NULL)
+		return -1;
+	if (setup_events(d) < 0) {
+		snprintf(err, errlen, "libevent: cannot add events");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+teardown(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_events; i++)
+		event_free(d->events[i]);
+	free(d->events);
+	free(d->sock_events);
+	ctl_close(d->ctl);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	tap_close(&d->tap);
+	for (size_t i = 0; i < d->n_socks; i++) {
+		sock_close(d->socks[i]);
+		free(d->socks[i]);
+	}
+	free(d->socks);
+	dp_free(&d->dp);
+	fdb_destroy(d->fdb);
+	peer_table_free(&d->peers);
+	config_free(d->cfg);
+}
+
+/* Forks into the background. The parent waits for the child to report
+ * whether setup worked, so `ovtund` exits non-zero when the daemon could
+ * not start and zero only once it serves. */
+static int
+daemonize(int *ready_fd)
+{
+	int fds[2];
+	pid_t pid;
+	char status = 1;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	if ((pid = fork()) < 0)
+		return -errno;
+	if (pid > 0) {
+		close(fds[1]);
+		if (read(fds[0], &status, 1) != 1)
+			status = 1;
+		_exit(status);
+	}
+	close(fds[0]);
+	if (setsid() < 0)
+		return -errno;
+	*ready_fd = fds[1];
+	return 0;
+}
+
+static void
+report_ready(int ready_fd, int ok)
+{
+	char status = ok ? 0 : 1;
+	int null;
+
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, &status, 1) != 1)
+		log_warn("cannot report readiness to the parent");
+	close(ready_fd);
+	if (ok && (null = open("/dev/null", O_RDWR)) >= 0) {
+		log_to_syslog();
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+}
+
+static void
+log_started(const struct daemon *d)
+{
+	log_notice("%s: up, mtu %u, encap %s, %zu peer%s, control %s",
+	    d->tap.name, d->tap.mtu, encap_name(d->cfg->tun.encap),
+	    d->peers.n, d->peers.n == 1 ? "" : "s", d->cfg->control);
+}
+
+static void
+notify(const char *state)
+{
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, state);
+#endif
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d = { .tap = { .fd = -1 } };
+	struct options o = { 0 };
+	char err[512];
+	int ready_fd = -1, ok;
+
+	if (parse_options(argc, argv, &o) < 0)
+		return 1;
+	log_init(o.verbosity, 0);
+	if ((d.cfg = config_load(o.config, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		return 1;
+	}
+	if (o.check_only) {
+		printf("%s: ok\n", o.config);
+		config_free(d.cfg);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (!o.foreground && daemonize(&ready_fd) < 0) {
+		log_err("cannot daemonize: %s", strerror(errno));
+		return 1;
+	}
+	d.started_ms = clock_ms();
+	ok = setup(&d, err, sizeof(err)) == 0;
+	if (!ok)
+		log_err("%s", err);
+	report_ready(ready_fd, ok);
+	if (ok) {
+		log_started(&d);
+		notify("READY=1");
+		event_base_dispatch(d.base);
+		notify("STOPPING=1");
+	}
+	teardown(&d);
+	return ok ? d.exit_status : 1;
+}

@@ -1,0 +1,241 @@
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "socket.h"
+#include "wire.h"
+
+#define SOCK_BUFFER_BYTES	(4 << 20)
+
+socklen_t
+sockaddr_from(struct sockaddr_storage *ss, const struct ovt_addr *addr,
+    uint16_t port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (addr->family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = addr->v6;
+		sin6->sin6_port = htons(port);
+		return sizeof(*sin6);
+	}
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	sin->sin_family = AF_INET;
+	sin->sin_addr = addr->v4;
+	sin->sin_port = htons(port);
+	return sizeof(*sin);
+}
+
+static void
+addr_from_sockaddr(struct ovt_addr *addr, const struct sockaddr_storage *ss)
+{
+	memset(addr, 0, sizeof(*addr));
+	addr->family = ss->ss_family;
+	if (ss->ss_family == AF_INET6)
+		addr->v6 = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+	else
+		addr->v4 = ((const struct sockaddr_in *)ss)->sin_addr;
+}
+
+/* Large buffers absorb bursts between two batches; the FORCE variants let
+ * root go past the sysctl limits, the plain ones are the fallback. */
+static void
+sock_set_buffers(int fd)
+{
+	int bytes = SOCK_BUFFER_BYTES;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes,
+	    sizeof(bytes)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes,
+	    sizeof(bytes)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+}
+
+static int
+sock_bind(struct sock *s, const struct ovt_addr *local)
+{
+	static const int one = 1;
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_from(&ss, local, s->port);
+
+	/* Separate IPv4 and IPv6 UDP sockets may share one port. */
+	if (s->kind == SOCK_UDP && s->family == AF_INET6 && setsockopt(s->fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		return -errno;
+	if (bind(s->fd, (struct sockaddr *)&ss, len) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+sock_open(struct sock *s, enum sock_kind kind, const struct ovt_addr *local,
+    uint16_t port, char *err, size_t errlen)
+{
+	char abuf[INET6_ADDRSTRLEN];
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->family = local->family;
+	s->port = kind == SOCK_UDP ? port : 0;
+	if (kind == SOCK_GRE)
+		s->fd = socket(s->family, SOCK_RAW | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, IPPROTO_GRE_);
+	else
+		s->fd = socket(s->family, SOCK_DGRAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, IPPROTO_UDP);
+	if (s->fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s socket: %s", kind == SOCK_GRE ?
+		    "raw GRE" : "UDP", strerror(errno));
+		return ret;
+	}
+	sock_set_buffers(s->fd);
+	if ((ret = sock_bind(s, local)) < 0) {
+		if (kind == SOCK_UDP)
+			snprintf(err, errlen, "binding %s port %u: %s",
+			    addr_format(local, abuf, sizeof(abuf)), port,
+			    strerror(-ret));
+		else
+			snprintf(err, errlen, "binding %s: %s",
+			    addr_format(local, abuf, sizeof(abuf)),
+			    strerror(-ret));
+		sock_close(s);
+	}
+	return ret;
+}
+
+void
+sock_close(struct sock *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+unsigned
+sock_flush(struct sock *s)
+{
+	unsigned sent = 0, failed = 0;
+
+	while (sent + failed < s->n_tx) {
+		int n = sendmmsg(s->fd, s->tx_msg + sent + failed,
+		    s->n_tx - sent - failed, MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* The first message of the rest failed: skip it so
+			 * one bad destination cannot stall the batch. */
+			failed++;
+			continue;
+		}
+		sent += (unsigned)n;
+	}
+	s->n_tx = 0;
+	return failed;
+}
+
+unsigned
+sock_queue(struct sock *s, struct pkt *p, const struct sockaddr *dst,
+    socklen_t dst_len)
+{
+	struct msghdr *m = &s->tx_msg[s->n_tx].msg_hdr;
+	struct iovec *iov = &s->tx_iov[s->n_tx];
+
+	iov->iov_base = p->data;
+	iov->iov_len = p->len;
+	memset(m, 0, sizeof(*m));
+	m->msg_name = (void *)dst;
+	m->msg_namelen = dst_len;
+	m->msg_iov = iov;
+	m->msg_iovlen = 1;
+	if (++s->n_tx == SOCK_BATCH)
+		return sock_flush(s);
+	return 0;
+}
+
+unsigned
+sock_recv(struct sock *s, struct pkt **pkts, struct sock_rx *meta,
+    unsigned n)
+{
+	int got;
+
+	if (n > SOCK_BATCH)
+		n = SOCK_BATCH;
+	for (unsigned i = 0; i < n; i++) {
+		struct msghdr *m = &s->rx_msg[i].msg_hdr;
+
+		s->rx_iov[i].iov_base = pkts[i]->data;
+		s->rx_iov[i].iov_len = sizeof(pkts[i]->buf) -
+		    pkt_headroom(pkts[i]);
+		memset(m, 0, sizeof(*m));
+		m->msg_name = &s->rx_src[i];
+		m->msg_namelen = sizeof(s->rx_src[i]);
+		m->msg_iov = &s->rx_iov[i];
+		m->msg_iovlen = 1;
+	}
+	do {
+		got = recvmmsg(s->fd, s->rx_msg, n, MSG_DONTWAIT, NULL);
+	} while (got < 0 && errno == EINTR);
+	if (got <= 0)
+		return 0;
+	for (int i = 0; i < got; i++) {
+		pkts[i]->len = s->rx_msg[i].msg_len;
+		meta[i].truncated =
+		    (s->rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+		addr_from_sockaddr(&meta[i].src, &s->rx_src[i]);
+	}
+	return (unsigned)got;
+}
+
+enum drop_reason
+sock_strip_outer(const struct sock *s, struct pkt *p)
+{
+	size_t ihl;
+
+	if (s->kind != SOCK_GRE || s->family != AF_INET)
+		return DROP_NONE;
+	if (p->len < IPV4_HLEN_MIN)
+		return DROP_TOO_SHORT;
+	ihl = (size_t)(p->data[0] & 0x0f) * 4;
+	if ((p->data[0] >> 4) != 4 || ihl < IPV4_HLEN_MIN || ihl > p->len ||
+	    p->data[9] != IPPROTO_GRE_)
+		return DROP_BAD_OUTER_IP;
+	pkt_pull(p, ihl);
+	return DROP_NONE;
+}
+
+int
+route_mtu(const struct ovt_addr *local, const struct ovt_addr *remote)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, mtu = 0, ret;
+
+	if ((fd = socket(remote->family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	/* connect() on a datagram socket only picks the route. */
+	ret = 0;
+	if (local->family == remote->family) {
+		len = sockaddr_from(&ss, local, 0);
+		if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+			ret = -errno;
+	}
+	len = sockaddr_from(&ss, remote, 9);
+	if (ret == 0 && connect(fd, (struct sockaddr *)&ss, len) < 0)
+		ret = -errno;
+	len = sizeof(mtu);
+	if (ret == 0 && getsockopt(fd, remote->family == AF_INET6 ?
+	    IPPROTO_IPV6 : IPPROTO_IP, remote->family == AF_INET6 ?
+	    IPV6_MTU : IP_MTU, &mtu, &len) < 0)
+		ret = -errno;
+	close(fd);
+	return ret < 0 ? ret : mtu;
+}

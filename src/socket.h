@@ -1,0 +1,71 @@
+/* Underlay sockets and their batched I/O: a raw IP socket (protocol 47) for
+ * GRETAP, a UDP socket per port for VXLAN and Geneve. The kernel builds the
+ * outer IP and UDP headers (and their checksums); the codecs build the rest
+ * in the packet's headroom. */
+#ifndef OVT_SOCKET_H
+#define OVT_SOCKET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "drop.h"
+#include "pkt.h"
+
+#define SOCK_BATCH	64
+
+enum sock_kind {
+	SOCK_GRE,
+	SOCK_UDP,
+};
+
+struct sock {
+	int		fd;
+	enum sock_kind	kind;
+	sa_family_t	family;
+	uint16_t	port;		/* UDP: the local port */
+	unsigned	n_tx;		/* queued, not yet sent */
+	struct mmsghdr	tx_msg[SOCK_BATCH];
+	struct iovec	tx_iov[SOCK_BATCH];
+	struct mmsghdr	rx_msg[SOCK_BATCH];
+	struct iovec	rx_iov[SOCK_BATCH];
+	struct sockaddr_storage rx_src[SOCK_BATCH];
+};
+
+/* local->family picks the family; a local of all zeroes binds the
+ * wildcard. Returns 0 or a negative errno, with why in err. */
+int	sock_open(struct sock *, enum sock_kind, const struct ovt_addr *local,
+	    uint16_t port, char *err, size_t errlen);
+void	sock_close(struct sock *);
+
+/* Queues p for dst (which must stay valid until the flush); sends the
+ * batch when the queue is full. Returns the number of packets that failed
+ * to go out, from this or an earlier queued packet. */
+unsigned sock_queue(struct sock *, struct pkt *, const struct sockaddr *dst,
+	    socklen_t dst_len);
+unsigned sock_flush(struct sock *);
+
+/* What came with a received packet besides its bytes. */
+struct sock_rx {
+	struct ovt_addr	src;
+	bool		truncated;	/* larger than the packet buffer */
+};
+
+/* Receives up to n packets into pkts (reset by the caller), with meta[i]
+ * for pkts[i]. Returns the count, 0 when nothing is waiting. */
+unsigned sock_recv(struct sock *, struct pkt **pkts, struct sock_rx *meta,
+	    unsigned n);
+
+/* A raw IPv4 socket hands over the IP header too: checks and strips it. */
+enum drop_reason sock_strip_outer(const struct sock *, struct pkt *);
+
+/* The MTU of the route from local to remote, as the kernel sees it now;
+ * a negative errno when there is no route. Sends nothing. */
+int	route_mtu(const struct ovt_addr *local, const struct ovt_addr *remote);
+
+/* Fills a sockaddr for addr and port; returns its length. */
+socklen_t sockaddr_from(struct sockaddr_storage *, const struct ovt_addr *,
+	    uint16_t port);
+
+#endif

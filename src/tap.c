@@ -1,0 +1,191 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/if_tun.h>
+#include <libmnl/libmnl.h>
+
+#include "netlink.h"
+#include "tap.h"
+
+#define NETNS_RUN_DIR	"/var/run/netns"
+
+static int
+tap_create(struct tap *tap, const char *name)
+{
+	struct ifreq ifr;
+	int fd;
+
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	tap->fd = fd;
+	snprintf(tap->name, sizeof(tap->name), "%s", ifr.ifr_name);
+	tap->ifindex = if_nametoindex(tap->name);
+	return tap->ifindex == 0 ? -errno : 0;
+}
+
+/* The last steps, address and link up, in the namespace the thread is in:
+ * after a move, the netlink socket and the name lookup must live there. */
+static int
+tap_address_and_up(struct tap *tap, const struct config *cfg,
+    char *err, size_t errlen)
+{
+	struct mnl_socket *nl;
+	int ret;
+
+	tap->ifindex = if_nametoindex(tap->name);
+	if (tap->ifindex == 0) {
+		snprintf(err, errlen, "%s: not found after the move: %s",
+		    tap->name, strerror(errno));
+		return -errno;
+	}
+	if ((nl = nl_open()) == NULL) {
+		snprintf(err, errlen, "netlink: %s", strerror(errno));
+		return -errno;
+	}
+	ret = 0;
+	if (cfg->address.family != 0) {
+		ret = nl_addr_add(nl, tap->ifindex, &cfg->address,
+		    cfg->prefixlen);
+		if (ret < 0)
+			snprintf(err, errlen, "%s: adding address: %s",
+			    tap->name, strerror(-ret));
+	}
+	if (ret == 0 && (ret = nl_link_set_up(nl, tap->ifindex)) < 0)
+		snprintf(err, errlen, "%s: link up: %s", tap->name,
+		    strerror(-ret));
+	nl_close(nl);
+	return ret;
+}
+
+/* Moves the TAP into the named namespace and configures it there, then
+ * returns the thread to the namespace it came from. */
+static int
+tap_move_to_netns(struct tap *tap, struct mnl_socket *nl,
+    const struct config *cfg, char *err, size_t errlen)
+{
+	char path[sizeof(NETNS_RUN_DIR) + sizeof(cfg->netns) + 1];
+	int home, target, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", NETNS_RUN_DIR, cfg->netns);
+	if ((target = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "netns %s: %s", cfg->netns,
+		    strerror(errno));
+		return ret;
+	}
+	if ((home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "own netns: %s", strerror(errno));
+		close(target);
+		return ret;
+	}
+	ret = nl_link_set_netns(nl, tap->ifindex, target);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: moving into netns %s: %s",
+		    tap->name, cfg->netns, strerror(-ret));
+	} else if (setns(target, CLONE_NEWNET) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "entering netns %s: %s", cfg->netns,
+		    strerror(errno));
+	} else {
+		ret = tap_address_and_up(tap, cfg, err, errlen);
+		if (setns(home, CLONE_NEWNET) < 0 && ret == 0) {
+			ret = -errno;
+			snprintf(err, errlen, "leaving netns %s: %s",
+			    cfg->netns, strerror(errno));
+		}
+	}
+	close(home);
+	close(target);
+	return ret;
+}
+
+static int
+tap_enslave(struct tap *tap, struct mnl_socket *nl, const char *bridge,
+    char *err, size_t errlen)
+{
+	unsigned master = if_nametoindex(bridge);
+	int ret;
+
+	if (master == 0) {
+		ret = -errno;
+		snprintf(err, errlen, "bridge %s: %s", bridge, strerror(errno));
+		return ret;
+	}
+	if ((ret = nl_link_set_master(nl, tap->ifindex, master)) < 0) {
+		snprintf(err, errlen, "%s: enslaving to %s: %s", tap->name,
+		    bridge, strerror(-ret));
+		return ret;
+	}
+	if ((ret = nl_link_set_up(nl, tap->ifindex)) < 0)
+		snprintf(err, errlen, "%s: link up: %s", tap->name,
+		    strerror(-ret));
+	return ret;
+}
+
+static int
+tap_configure(struct tap *tap, const struct config *cfg, unsigned mtu,
+    char *err, size_t errlen)
+{
+	struct mnl_socket *nl;
+	int ret;
+
+	if ((nl = nl_open()) == NULL) {
+		snprintf(err, errlen, "netlink: %s", strerror(errno));
+		return -errno;
+	}
+	if ((ret = nl_link_set_mtu(nl, tap->ifindex, mtu)) < 0)
+		snprintf(err, errlen, "%s: setting MTU %u: %s", tap->name, mtu,
+		    strerror(-ret));
+	else if (cfg->netns[0] != '\0')
+		ret = tap_move_to_netns(tap, nl, cfg, err, errlen);
+	else if (cfg->bridge[0] != '\0')
+		ret = tap_enslave(tap, nl, cfg->bridge, err, errlen);
+	else
+		ret = tap_address_and_up(tap, cfg, err, errlen);
+	nl_close(nl);
+	return ret;
+}
+
+int
+tap_open(struct tap *tap, const struct config *cfg, unsigned mtu, char *err,
+    size_t errlen)
+{
+	int ret;
+
+	memset(tap, 0, sizeof(*tap));
+	tap->fd = -1;
+	if ((ret = tap_create(tap, cfg->interface)) < 0) {
+		snprintf(err, errlen, "%s: creating TAP: %s", cfg->interface,
+		    strerror(-ret));
+		tap_close(tap);
+		return ret;
+	}
+	tap->mtu = mtu;
+	if ((ret = tap_configure(tap, cfg, mtu, err, errlen)) < 0)
+		tap_close(tap);
+	return ret;
+}
+
+void
+tap_close(struct tap *tap)
+{
+	if (tap->fd >= 0)
+		close(tap->fd);
+	tap->fd = -1;
+}

@@ -1,0 +1,24 @@
+/* The TAP device: created by the daemon, sized, then moved into a network
+ * namespace with an address or enslaved to a bridge, and brought up. It is
+ * not persistent, so closing the descriptor removes it. */
+#ifndef OVT_TAP_H
+#define OVT_TAP_H
+
+#include <net/if.h>
+
+#include "config.h"
+
+struct tap {
+	int		fd;		/* non-blocking, IFF_TAP | IFF_NO_PI */
+	char		name[IFNAMSIZ];
+	unsigned	mtu;
+	unsigned	ifindex;	/* in the namespace it lives in */
+};
+
+/* Creates and configures the TAP of cfg with the given MTU. On failure
+ * returns a negative errno and writes why into err. */
+int	tap_open(struct tap *, const struct config *, unsigned mtu,
+	    char *err, size_t errlen);
+void	tap_close(struct tap *);
+
+#endif
