@@ -10,9 +10,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#ifdef HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
-#endif
 
 #include "clock.h"
 #include "ctl.h"
@@ -36,7 +34,7 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: ovtund [-ftVv] [-c file]\n"
+	    "usage: ovtund [-fhtVv] [-c file]\n"
 	    "  -c file  configuration (default " DEFAULT_CONFIG ")\n"
 	    "  -f       stay in the foreground, log to stderr\n"
 	    "  -t       check the configuration and exit\n"
@@ -345,13 +343,6 @@ log_started(const struct daemon *d)
 	    d->peers.n, d->peers.n == 1 ? "" : "s", d->cfg->control);
 }
 
-static void
-notify(const char *state)
-{
-#ifdef HAVE_LIBSYSTEMD
-	sd_notify(0, state);
-#endif
-}
 
 int
 main(int argc, char **argv)
@@ -385,9 +376,9 @@ main(int argc, char **argv)
 	report_ready(ready_fd, ok);
 	if (ok) {
 		log_started(&d);
-		notify("READY=1");
+		sd_notify(0, "READY=1");
 		event_base_dispatch(d.base);
-		notify("STOPPING=1");
+		sd_notify(0, "STOPPING=1");
 	}
 	teardown(&d);
 	return ok ? d.exit_status : 1;

@@ -1,0 +1,766 @@
+/*
+ * The configuration file, read with libconfuse.
+ *
+ * libconfuse only tokenizes here: every option is declared a string and
+ * interpreted by the field table below, so numbers are strict decimals
+ * with explicit ranges (its CFG_INT reads "010" as octal, "0x10" as hex
+ * and "" as 0, and a long cannot hold a GRE key on 32-bit hosts).
+ *
+ * Each value is checked in a validation callback, run while the file is
+ * parsed, when libconfuse knows the line. libconfuse keeps no line per
+ * option, and a section's line ends up on its closing brace, so the
+ * callback also records where each option was set; the checks across
+ * options, run after parsing, blame the option at fault by that line.
+ */
+#include <sys/stat.h>
+
+#include <confuse.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define CONFIG_MAX_SIZE	(1024 * 1024)	/* a runaway file, not a config */
+#define DELIMS		" \t\r\n#\"'={}()+,*"	/* end an unquoted token */
+#define IDENT_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+			"abcdefghijklmnopqrstuvwxyz0123456789_.-"
+
+enum field_id {
+	F_INTERFACE,
+	F_MTU,
+	F_NETNS,
+	F_ADDRESS,
+	F_BRIDGE,
+	F_LOCAL,
+	F_CONTROL,
+	F_MAC_AGING,
+	F_MAC_TABLE_SIZE,
+	F_REMOTE,
+	F_ENCAP,
+	F_KEY,
+	F_PORT,
+	F__COUNT
+};
+
+/* Where a field may appear; both levels means it is a tunnel_params. */
+#define AT_TOP		0x1
+#define AT_PEER		0x2
+#define AT_TUNNEL	(AT_TOP | AT_PEER)
+
+struct field {
+	const char	*name;
+	int		 where;
+	int		(*parse)(cfg_t *, const struct field *, const char *,
+			    void *);
+	size_t		 off;	/* in config, peer_config or tunnel_params */
+	size_t		 size;
+	unsigned long	 min, max;	/* numbers only */
+};
+
+/* One level of the file being filled in: the top or one peer. */
+struct level {
+	void			*obj;	/* struct config or peer_config */
+	struct tunnel_params	*tun;
+	int			*line;	/* per field, 0: not set */
+	int			 start;	/* a peer's opening brace */
+};
+
+struct wpeer {
+	cfg_t			*sec;
+	struct peer_config	 pc;
+	int			 line[F__COUNT];
+};
+
+struct loadctx {
+	const char	*path;
+	char		*err;
+	size_t		 errlen;
+	bool		 failed;
+	cfg_t		*root;
+	struct config	*conf;
+	int		 line[F__COUNT];
+	struct wpeer	*peers;
+	size_t		 npeers, peercap;
+};
+
+/* libconfuse callbacks carry no user pointer, hence this; config_load()
+ * is not reentrant, which a single-threaded daemon does not mind. */
+static struct loadctx *cur;
+
+static const char *const encap_names[] = {
+	[ENCAP_GRETAP] = "gretap",
+	[ENCAP_VXLAN] = "vxlan",
+	[ENCAP_GENEVE] = "geneve",
+};
+static const uint16_t encap_port[] = {
+	[ENCAP_GRETAP] = 0,
+	[ENCAP_VXLAN] = 4789,
+	[ENCAP_GENEVE] = 6081,
+};
+static const uint32_t encap_max_key[] = {
+	[ENCAP_GRETAP] = UINT32_MAX,
+	[ENCAP_VXLAN] = 0xffffff,
+	[ENCAP_GENEVE] = 0xffffff,
+};
+
+const char *
+encap_name(enum encap e)
+{
+	if ((unsigned)e >= sizeof(encap_names) / sizeof(encap_names[0]))
+		return "invalid";
+	return encap_names[e];
+}
+
+/* Keeps the first error only: later ones are mostly its echoes. */
+static void
+verror(int line, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (cur->failed)
+		return;
+	cur->failed = true;
+	if (cur->errlen == 0)
+		return;
+	if (line > 0)
+		n = snprintf(cur->err, cur->errlen, "%s:%d: ", cur->path, line);
+	else
+		n = snprintf(cur->err, cur->errlen, "%s: ", cur->path);
+	if (n >= 0 && (size_t)n < cur->errlen)
+		vsnprintf(cur->err + n, cur->errlen - n, fmt, ap);
+}
+
+static int __attribute__((format(printf, 2, 3)))
+fail(int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(line, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void
+on_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	verror(cfg->line, fmt, ap);
+}
+
+static const char *
+af_name(const struct ovt_addr *a)
+{
+	return a->family == AF_INET ? "IPv4" : "IPv6";
+}
+
+static void *
+field_ptr(const struct field *f, void *base)
+{
+	return (char *)base + f->off;
+}
+
+/* Strict unsigned decimal: no sign, blank, base prefix or empty string.
+ * Stops once above max, so any result above max means out of range. */
+static bool
+decimal(const char *s, unsigned long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+
+	if (*s == '\0' || strspn(s, "0123456789") != strlen(s))
+		return false;
+	for (; *s != '\0' && v <= max; s++)
+		v = v * 10 + (unsigned)(*s - '0');
+	*out = v;
+	return true;
+}
+
+static bool
+valid_name(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	return len > 0 && len <= max && strcmp(s, ".") != 0 &&
+	    strcmp(s, "..") != 0;
+}
+
+/* Interface and peer names: they end up in logs and netlink requests. */
+static bool
+valid_ident(const char *s, size_t max)
+{
+	return valid_name(s, max) && strspn(s, IDENT_CHARS) == strlen(s);
+}
+
+static int
+parse_number(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	unsigned long long v;
+	uint16_t v16;
+	uint32_t v32;
+
+	if (!decimal(s, f->max, &v)) {
+		cfg_error(cfg, "%s: '%s' is not a decimal number", f->name, s);
+		return -1;
+	}
+	if (v < f->min || v > f->max) {
+		cfg_error(cfg, "%s: %s is out of range (%lu..%lu)", f->name, s,
+		    f->min, f->max);
+		return -1;
+	}
+	if (f->size == sizeof(v16)) {
+		v16 = v;
+		memcpy(field_ptr(f, base), &v16, sizeof(v16));
+	} else {
+		v32 = v;
+		memcpy(field_ptr(f, base), &v32, sizeof(v32));
+	}
+	return 0;
+}
+
+static int
+parse_ifname(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	if (!valid_ident(s, f->size - 1)) {
+		cfg_error(cfg, "%s: '%s' is not a valid interface name "
+		    "(1 to %zu of A-Z a-z 0-9 _ . -)", f->name, s, f->size - 1);
+		return -1;
+	}
+	memcpy(field_ptr(f, base), s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+parse_netns(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	if (!valid_name(s, f->size - 1) || strchr(s, '/') != NULL) {
+		cfg_error(cfg, "%s: '%s' is not a valid namespace name "
+		    "(1 to %zu bytes, no '/')", f->name, s, f->size - 1);
+		return -1;
+	}
+	memcpy(field_ptr(f, base), s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+parse_path(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	if (s[0] != '/' || strlen(s) >= f->size) {
+		cfg_error(cfg, "%s: '%s' is not an absolute path of at most "
+		    "%zu bytes", f->name, s, f->size - 1);
+		return -1;
+	}
+	memcpy(field_ptr(f, base), s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+parse_addr(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	if (addr_parse(s, field_ptr(f, base)) == -1) {
+		cfg_error(cfg, "%s: '%s' is not an IPv4 or IPv6 address",
+		    f->name, s);
+		return -1;
+	}
+	return 0;
+}
+
+/* "address/prefixlen", top level only: fills address and prefixlen. */
+static int
+parse_prefix(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	struct config *conf = base;
+	char buf[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	unsigned long long plen;
+	unsigned max;
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(buf)) {
+		cfg_error(cfg, "%s: '%s' is not an address/prefix such as "
+		    "10.0.0.1/24", f->name, s);
+		return -1;
+	}
+	memcpy(buf, s, slash - s);
+	buf[slash - s] = '\0';
+	if (parse_addr(cfg, f, buf, base) == -1)
+		return -1;
+	max = conf->address.family == AF_INET ? 32 : 128;
+	if (!decimal(slash + 1, max, &plen) || plen < 1 || plen > max) {
+		cfg_error(cfg, "%s: prefix length '%s' is out of range (1..%u)",
+		    f->name, slash + 1, max);
+		return -1;
+	}
+	conf->prefixlen = plen;
+	return 0;
+}
+
+static int
+parse_encap(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	enum encap e;
+
+	for (e = 0; e < sizeof(encap_names) / sizeof(encap_names[0]); e++) {
+		if (strcmp(s, encap_names[e]) == 0) {
+			memcpy(field_ptr(f, base), &e, sizeof(e));
+			return 0;
+		}
+	}
+	cfg_error(cfg, "%s: '%s' is not gretap, vxlan or geneve", f->name, s);
+	return -1;
+}
+
+#define CONF(m)	offsetof(struct config, m), sizeof(((struct config *)0)->m)
+#define PEER(m)	offsetof(struct peer_config, m), \
+		sizeof(((struct peer_config *)0)->m)
+#define TUN(m)	offsetof(struct tunnel_params, m), \
+		sizeof(((struct tunnel_params *)0)->m)
+
+/* The schema: every option of the file, in both of its levels. */
+static const struct field fields[F__COUNT] = {
+	[F_INTERFACE] =	{ "interface", AT_TOP, parse_ifname, CONF(interface) },
+	[F_MTU] =	{ "mtu", AT_TOP, parse_number, CONF(mtu), 576, 9000 },
+	[F_NETNS] =	{ "netns", AT_TOP, parse_netns, CONF(netns) },
+	[F_ADDRESS] =	{ "address", AT_TOP, parse_prefix, CONF(address) },
+	[F_BRIDGE] =	{ "bridge", AT_TOP, parse_ifname, CONF(bridge) },
+	[F_LOCAL] =	{ "local", AT_TOP, parse_addr, CONF(local) },
+	[F_CONTROL] =	{ "control", AT_TOP, parse_path, CONF(control) },
+	[F_MAC_AGING] =	{ "mac_aging", AT_TOP, parse_number, CONF(mac_aging),
+			    1, 86400 },
+	[F_MAC_TABLE_SIZE] = { "mac_table_size", AT_TOP, parse_number,
+			    CONF(mac_table_size), 1, 16777216 },
+	[F_REMOTE] =	{ "remote", AT_PEER, parse_addr, PEER(remote) },
+	[F_ENCAP] =	{ "encap", AT_TUNNEL, parse_encap, TUN(encap) },
+	[F_KEY] =	{ "key", AT_TUNNEL, parse_number, TUN(key),
+			    0, UINT32_MAX },
+	[F_PORT] =	{ "port", AT_TUNNEL, parse_number, TUN(port), 1, 65535 },
+};
+
+_Static_assert(sizeof(unsigned) == sizeof(uint32_t),
+    "parse_number stores unsigned fields as uint32_t");
+
+static const struct field *
+field_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; strcmp(fields[i].name, name) != 0; i++)
+		;
+	return &fields[i];
+}
+
+/* Peers are parsed one after the other, so a value belongs to the last
+ * peer unless its section is new. */
+static struct wpeer *
+peer_for(cfg_t *sec, int start)
+{
+	struct wpeer *p;
+	size_t cap;
+
+	if (cur->npeers > 0 && cur->peers[cur->npeers - 1].sec == sec)
+		return &cur->peers[cur->npeers - 1];
+	if (cur->npeers == cur->peercap) {
+		cap = cur->peercap ? cur->peercap * 2 : 8;
+		p = reallocarray(cur->peers, cap, sizeof(*p));
+		if (p == NULL)
+			return NULL;
+		cur->peers = p;
+		cur->peercap = cap;
+	}
+	p = &cur->peers[cur->npeers++];
+	memset(p, 0, sizeof(*p));
+	p->sec = sec;
+	p->pc.line = start;
+	return p;
+}
+
+static int
+level_of(cfg_t *cfg, struct level *lv)
+{
+	struct wpeer *p;
+
+	if (cfg == cur->root) {
+		lv->obj = cur->conf;
+		lv->tun = &cur->conf->tun;
+		lv->line = cur->line;
+		return 0;
+	}
+	/* libconfuse counts the lines of a section in the section, so the
+	 * root still stands on the line of the peer's opening brace. */
+	if ((p = peer_for(cfg, cur->root->line)) == NULL)
+		return -1;
+	lv->obj = &p->pc;
+	lv->tun = &p->pc.tun;
+	lv->line = p->line;
+	return 0;
+}
+
+static int
+on_value(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const struct field *f = field_find(cfg_opt_name(opt));
+	int *line;
+	struct level lv;
+
+	if (level_of(cfg, &lv) == -1) {
+		cfg_error(cfg, "%s", strerror(errno));
+		return -1;
+	}
+	line = &lv.line[f - fields];
+	if (*line != 0) {
+		cfg_error(cfg, "%s is already set on line %d", f->name, *line);
+		return -1;
+	}
+	*line = cfg->line;
+	return f->parse(cfg, f, cfg_opt_getnstr(opt, 0),
+	    f->where == AT_TUNNEL ? (void *)lv.tun : lv.obj);
+}
+
+/* Runs at a peer's closing brace, cfg being the root. */
+static int
+on_peer(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+	const char *name = cfg_title(sec);
+	struct wpeer *p;
+
+	/* An empty block has had no value to note its start: blame its
+	 * closing brace. */
+	if ((p = peer_for(sec, cfg->line)) == NULL)
+		return fail(cfg->line, "%s", strerror(errno));
+	if (!valid_ident(name, sizeof(p->pc.name) - 1))
+		return fail(p->pc.line, "peer name '%s' is not valid "
+		    "(1 to %zu of A-Z a-z 0-9 _ . -)", name,
+		    sizeof(p->pc.name) - 1);
+	memcpy(p->pc.name, name, strlen(name) + 1);
+	if (p->line[F_REMOTE] == 0)
+		return fail(p->pc.line, "peer '%s' has no remote", name);
+	return 0;
+}
+
+/* The schema for libconfuse, from the field table; sections valid at
+ * both levels (encryption, to come) are to be appended to both. */
+static void
+schema(cfg_opt_t *top, cfg_opt_t *peer)
+{
+	cfg_opt_t end = CFG_END();
+	size_t i, nt = 0, np = 0;
+
+	for (i = 0; i < F__COUNT; i++) {
+		cfg_opt_t o = CFG_STR(fields[i].name, NULL, CFGF_NODEFAULT);
+
+		o.validcb = on_value;
+		if (fields[i].where & AT_TOP)
+			top[nt++] = o;
+		if (fields[i].where & AT_PEER)
+			peer[np++] = o;
+	}
+	peer[np] = end;
+	top[nt] = (cfg_opt_t)CFG_SEC("peer", peer,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES);
+	top[nt].validcb = on_peer;
+	top[nt + 1] = end;
+}
+
+/* Reads the whole file: libconfuse's flex scanner exits the process on
+ * a read error, and stops silently at a NUL byte. */
+static char *
+slurp(const char *path)
+{
+	struct stat st;
+	char *buf = NULL, *nul, *p;
+	size_t len = 0;
+	ssize_t n;
+	int fd, line;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		fail(0, "%s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1)
+		fail(0, "%s", strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		fail(0, "not a regular file");
+	else if (st.st_size > CONFIG_MAX_SIZE)
+		fail(0, "larger than %d bytes", CONFIG_MAX_SIZE);
+	else if ((buf = malloc(st.st_size + 1)) == NULL)
+		fail(0, "%s", strerror(errno));
+	while (buf != NULL && len < (size_t)st.st_size) {
+		if ((n = read(fd, buf + len, st.st_size - len)) > 0)
+			len += n;
+		else if (n == 0)
+			break;
+		else if (errno != EINTR) {
+			fail(0, "%s", strerror(errno));
+			free(buf);
+			buf = NULL;
+		}
+	}
+	close(fd);
+	if (buf == NULL)
+		return NULL;
+	buf[len] = '\0';
+	if ((nul = memchr(buf, '\0', len)) != NULL) {
+		for (line = 1, p = buf; p < nul; p++)
+			line += *p == '\n';
+		fail(line, "NUL byte in the file");
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * Works around two flaws of libconfuse, on the text before it sees it:
+ * - 3.3 counts the newline that ends a comment more than once, shifting
+ *   every later line: comments are blanked out, newlines kept ("#" out
+ *   of strings, "//" and slash-star where a token may start, as its
+ *   lexer has them);
+ * - it takes the end of the file for the closing brace of a section.
+ * Returns the line of a '{' never closed, 0 if none.
+ */
+static int
+prescan(char *s)
+{
+	char state = 0;		/* a quote, '#' or '*' for comments */
+	bool token = false;
+	int line = 1, depth = 0, open = 0;
+
+	for (; *s != '\0'; s++) {
+		line += *s == '\n';
+		switch (state) {
+		case '"':
+		case '\'':
+			if (*s == '\\' && s[1] != '\0' && s[1] != '\n')
+				s++;
+			else if (*s == state)
+				state = 0;
+			continue;
+		case '#':
+			if (*s == '\n')
+				state = 0;
+			else
+				*s = ' ';
+			continue;
+		case '*':
+			if (s[0] == '*' && s[1] == '/') {
+				state = 0;
+				*s++ = ' ';
+			}
+			if (*s != '\n')
+				*s = ' ';
+			continue;
+		}
+		if (*s == '"' || *s == '\'')
+			state = *s;
+		else if (*s == '#' || (!token && s[0] == '/' && s[1] == '/' &&
+		    strchr(DELIMS, s[strspn(s, "/")]) != NULL)) {
+			state = '#';
+			*s = ' ';
+		} else if (!token && s[0] == '/' && s[1] == '*') {
+			state = '*';
+			*s++ = ' ';
+			*s = ' ';
+		} else if (*s == '{' && depth++ == 0)
+			open = line;
+		else if (*s == '}' && depth > 0)
+			depth--;
+		token = state == 0 && strchr(DELIMS, *s) == NULL;
+	}
+	return depth > 0 ? open : 0;
+}
+
+static int
+parse(struct loadctx *ctx, char *buf)
+{
+	cfg_opt_t top[F__COUNT + 2], peer[F__COUNT + 1];
+	int rc, open;
+
+	open = prescan(buf);
+	schema(top, peer);
+	if ((ctx->root = cfg_init(top, CFGF_NONE)) == NULL)
+		return fail(0, "%s", strerror(errno));
+	cfg_set_error_function(ctx->root, on_error);
+	rc = cfg_parse_buf(ctx->root, buf);
+	cfg_free(ctx->root);
+	ctx->root = NULL;
+	/* Only an allocation failure fails without a word. */
+	if (rc != CFG_SUCCESS)
+		return fail(0, "%s", strerror(ENOMEM));
+	if (open != 0)
+		return fail(open, "this '{' is never closed");
+	return 0;
+}
+
+static int
+exclusive(struct loadctx *ctx, enum field_id a, enum field_id b)
+{
+	int la = ctx->line[a], lb = ctx->line[b];
+
+	if (la == 0 || lb == 0)
+		return 0;
+	return fail(la > lb ? la : lb, "%s and %s are mutually exclusive",
+	    fields[a].name, fields[b].name);
+}
+
+/*
+ * A level's tunnel, given the one it inherits from. Encap and key are
+ * inherited as they are: a key is the segment, whatever carries it. A
+ * port is inherited only along with the encap, as ports belong to one
+ * encap: otherwise it is that encap's default.
+ */
+static int
+resolve(const struct level *base, const struct level *own,
+    struct tunnel_params *out)
+{
+	const int *bl = base->line, *ol = own->line;
+	struct tunnel_params t;
+	int blame;
+
+	t.encap = ol[F_ENCAP] ? own->tun->encap : base->tun->encap;
+	t.has_key = ol[F_KEY] || bl[F_KEY] || t.encap != ENCAP_GRETAP;
+	t.key = ol[F_KEY] ? own->tun->key : bl[F_KEY] ? base->tun->key : 0;
+	if (ol[F_PORT])
+		t.port = own->tun->port;
+	else if (bl[F_PORT] && t.encap == base->tun->encap)
+		t.port = base->tun->port;
+	else
+		t.port = encap_port[t.encap];
+
+	if (t.encap == ENCAP_GRETAP && ol[F_PORT])
+		return fail(ol[F_PORT], "port has no meaning for gretap");
+	if (t.key > encap_max_key[t.encap]) {
+		blame = ol[F_KEY] ? ol[F_KEY] : ol[F_ENCAP] ? ol[F_ENCAP] :
+		    own->start;
+		return fail(blame, "key %u is out of range for %s (0..%u)",
+		    t.key, encap_name(t.encap), encap_max_key[t.encap]);
+	}
+	*out = t;
+	return 0;
+}
+
+static int
+check_peer(struct loadctx *ctx, const struct level *top, size_t i)
+{
+	const struct ovt_addr *local = &ctx->conf->local;
+	const struct peer_config *first = &ctx->peers[0].pc;
+	struct wpeer *p = &ctx->peers[i];
+	const struct ovt_addr *r = &p->pc.remote;
+	struct level own = { &p->pc, &p->pc.tun, p->line, p->pc.line };
+	int line = p->line[F_REMOTE];
+	char a[INET6_ADDRSTRLEN];
+	size_t j;
+
+	if (resolve(top, &own, &p->pc.tun) == -1)
+		return -1;
+	addr_format(r, a, sizeof(a));
+	if (local->family != 0 && r->family != local->family)
+		return fail(line, "remote %s is %s but local is %s", a,
+		    af_name(r), af_name(local));
+	if (r->family != first->remote.family)
+		return fail(line, "remote %s is %s but peer '%s' is %s: "
+		    "all peers must use one family", a, af_name(r),
+		    first->name, af_name(&first->remote));
+	if (addr_equal(r, local))
+		return fail(line, "remote %s is the local address", a);
+	for (j = 0; j < i; j++) {
+		if (addr_equal(r, &ctx->peers[j].pc.remote))
+			return fail(line, "remote %s is already peer '%s' "
+			    "(line %d)", a, ctx->peers[j].pc.name,
+			    ctx->peers[j].pc.line);
+	}
+	return 0;
+}
+
+/* Checks across options, once the whole file is read. No peer at all is
+ * fine: the daemon then waits for a reload. */
+static int
+finish(struct loadctx *ctx)
+{
+	struct config *conf = ctx->conf;
+	struct tunnel_params builtin = { .encap = ENCAP_VXLAN };
+	int none[F__COUNT] = { 0 };
+	struct level base = { NULL, &builtin, none, 0 };
+	struct level top = { conf, &conf->tun, ctx->line, 0 };
+	size_t i;
+
+	if (exclusive(ctx, F_BRIDGE, F_NETNS) == -1 ||
+	    exclusive(ctx, F_BRIDGE, F_ADDRESS) == -1)
+		return -1;
+	if (conf->address.family == AF_INET6 && ctx->line[F_MTU] != 0 &&
+	    conf->mtu < 1280)
+		return fail(ctx->line[F_MTU], "mtu %u is below 1280, too small "
+		    "for the IPv6 address", conf->mtu);
+	if (resolve(&base, &top, &conf->tun) == -1)
+		return -1;
+	for (i = 0; i < ctx->npeers; i++) {
+		if (check_peer(ctx, &top, i) == -1)
+			return -1;
+	}
+	if (ctx->npeers == 0)
+		return 0;
+	if ((conf->peers = calloc(ctx->npeers, sizeof(*conf->peers))) == NULL)
+		return fail(0, "%s", strerror(errno));
+	for (i = 0; i < ctx->npeers; i++)
+		conf->peers[i] = ctx->peers[i].pc;
+	conf->n_peers = ctx->npeers;
+	return 0;
+}
+
+static int
+load(struct loadctx *ctx)
+{
+	struct config *conf;
+	char *buf;
+	int rc;
+
+	if (strlen(ctx->path) >= sizeof(conf->path))
+		return fail(0, "%s", strerror(ENAMETOOLONG));
+	if ((conf = ctx->conf = calloc(1, sizeof(*conf))) == NULL)
+		return fail(0, "%s", strerror(errno));
+	memcpy(conf->path, ctx->path, strlen(ctx->path) + 1);
+	memcpy(conf->interface, "ovt0", sizeof("ovt0"));
+	memcpy(conf->control, CONFIG_DEFAULT_CONTROL,
+	    sizeof(CONFIG_DEFAULT_CONTROL));
+	conf->mac_aging = CONFIG_DEFAULT_AGING;
+	conf->mac_table_size = CONFIG_DEFAULT_TABLE;
+	if ((buf = slurp(ctx->path)) == NULL)
+		return -1;
+	rc = parse(ctx, buf);
+	free(buf);
+	return rc == 0 ? finish(ctx) : -1;
+}
+
+struct config *
+config_load(const char *path, char *err, size_t errlen)
+{
+	struct loadctx ctx;
+	struct config *conf = NULL;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.path = path;
+	ctx.err = err;
+	ctx.errlen = errlen;
+	if (errlen > 0)
+		err[0] = '\0';
+	cur = &ctx;
+	if (load(&ctx) == 0) {
+		conf = ctx.conf;
+		ctx.conf = NULL;
+	}
+	cur = NULL;
+	config_free(ctx.conf);
+	free(ctx.peers);
+	return conf;
+}
+
+void
+config_free(struct config *conf)
+{
+	if (conf == NULL)
+		return;
+	free(conf->peers);
+	free(conf);
+}
