@@ -173,11 +173,24 @@ cmd_show(struct daemon *d, struct emit *e)
 	return 0;
 }
 
+static int
+cmd_reload(struct daemon *d, struct emit *e)
+{
+	char msg[512];
+	int ret = daemon_reload(d, msg, sizeof(msg));
+
+	emit_object_begin(e, NULL);
+	emit_str(e, ret < 0 ? "error" : "reloaded", msg);
+	emit_object_end(e);
+	return ret < 0 ? -EINVAL : 0;
+}
+
 static ctl_handler *const handlers[CTL__COUNT] = {
 	[CTL_PEERS] = cmd_peers,
 	[CTL_FDB] = cmd_fdb,
 	[CTL_STATS] = cmd_stats,
 	[CTL_SHOW] = cmd_show,
+	[CTL_RELOAD] = cmd_reload,
 };
 
 ctl_handler *

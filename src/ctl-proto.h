@@ -17,6 +17,7 @@ enum ctl_command {
 	CTL_FDB,
 	CTL_STATS,
 	CTL_SHOW,
+	CTL_RELOAD,
 	CTL__COUNT,
 };
 
@@ -58,6 +59,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "fdb",   CTL_FDB,   "learned MAC addresses, where each lives, age" },
 	{ "stats", CTL_STATS, "counters, including every drop reason" },
 	{ "show",  CTL_SHOW,  "effective configuration and TAP state" },
+	{ "reload", CTL_RELOAD, "re-read the configuration file (as SIGHUP)" },
 };
 #define CTL_N_VERBS	(sizeof(ctl_verbs) / sizeof(ctl_verbs[0]))
 

@@ -104,10 +104,9 @@ client_run(struct ctl_client *c, const struct ctl_request *req)
 	}
 	ret = handler(c->srv->d, e);
 	emit_free(e);
-	if (ret < 0) {
-		evbuffer_drain(body, evbuffer_get_length(body));
+	/* A failing handler may have said why; if not, errno says it. */
+	if (ret < 0 && evbuffer_get_length(body) == 0)
 		evbuffer_add_printf(body, "%s\n", strerror(-ret));
-	}
 	client_reply(c, ret < 0 ? CTL_ERR_FAILED : CTL_OK, body);
 	evbuffer_free(body);
 }

@@ -16,7 +16,8 @@ struct ctl_server *ctl_open(struct daemon *, const char *path, char *err,
 /* Closes every client and removes the socket file. */
 void		 ctl_close(struct ctl_server *);
 
-/* One handler per command (ctl-cmd.c); 0 or a negative errno. */
+/* One handler per command (ctl-cmd.c); 0 or a negative errno, with the
+ * reason in the output when the handler can say more than errno. */
 typedef int	 ctl_handler(struct daemon *, struct emit *);
 ctl_handler	*ctl_handler_for(unsigned command);
 

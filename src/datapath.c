@@ -39,11 +39,18 @@ dp_drop(struct datapath *dp, enum drop_reason why)
 	dp->c.drops[why]++;
 }
 
+/* Sends what the batch queued, touching only the sockets it used. */
 static void
 dp_flush(struct datapath *dp)
 {
-	for (size_t i = 0; i < dp->n_socks; i++)
-		dp->c.drops[DROP_TX_ERROR] += sock_flush(dp->socks[i]);
+	while (dp->pending != NULL) {
+		struct sock *s = dp->pending;
+
+		dp->c.drops[DROP_TX_ERROR] += sock_flush(s);
+		dp->pending = s->next_pending;
+		s->pending = false;
+		s->next_pending = NULL;
+	}
 	dp->n_flood = 0;
 }
 
@@ -104,6 +111,11 @@ dp_send(struct datapath *dp, struct peer *peer, struct pkt *p, uint64_t now)
 	peer->c.last_tx_ms = now;
 	dp->c.sock_tx_packets++;
 	dp->c.sock_tx_bytes += p->len;
+	if (!peer->sock->pending) {
+		peer->sock->pending = true;
+		peer->sock->next_pending = dp->pending;
+		dp->pending = peer->sock;
+	}
 	dp->c.drops[DROP_TX_ERROR] += sock_queue(peer->sock, p,
 	    (const struct sockaddr *)&peer->dst, peer->dst_len);
 }

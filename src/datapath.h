@@ -31,8 +31,7 @@ struct datapath {
 	struct tap		*tap;
 	struct peer_table	*peers;
 	struct fdb		*fdb;
-	struct sock		**socks;
-	size_t			 n_socks;
+	struct sock		*pending;	/* sockets with queued packets */
 	size_t			 frame_max;	/* MTU + Ethernet + VLAN tag */
 	struct dp_counters	 c;
 

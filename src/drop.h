@@ -24,7 +24,12 @@
 	X(NO_PEERS,		"no_peers")				\
 	X(NO_HEADROOM,		"no_headroom")				\
 	X(TX_ERROR,		"tx_error")				\
-	X(TAP_WRITE_ERROR,	"tap_write_error")
+	X(TAP_WRITE_ERROR,	"tap_write_error")			\
+	X(ESP_UNKNOWN_SPI,	"esp_unknown_spi")			\
+	X(ESP_REPLAY,		"esp_replay")				\
+	X(ESP_TOO_OLD,		"esp_too_old")				\
+	X(ESP_AUTH,		"esp_auth_failed")			\
+	X(ESP_BAD_PAD,		"esp_bad_padding")
 
 enum drop_reason {
 #define DROP_ENUM(id, name)	DROP_##id,

@@ -227,6 +227,33 @@ fdb_flush_owner(struct fdb *f, const struct peer *owner)
 }
 
 size_t
+fdb_remap(struct fdb *f, const struct peer *(*map)(const struct peer *,
+    void *), void *arg)
+{
+	/* The table's own address is never a peer's: it marks the entries
+	 * whose owner has no successor, removed in one pass afterwards. */
+	const struct peer *gone = (const struct peer *)(const void *)f;
+
+	for (size_t i = 0; i <= f->mask; i++) {
+		struct fdb_entry *e = &f->slots[i];
+		const struct peer *to;
+
+		if (slot_free(e) || e->owner == NULL)
+			continue;
+		to = map(e->owner, arg);
+		e->owner = to != NULL ? to : gone;
+	}
+	return fdb_flush_owner(f, gone);
+}
+
+void
+fdb_set_aging(struct fdb *f, uint64_t aging_ms)
+{
+	if (aging_ms > 0)
+		f->aging_ms = aging_ms;
+}
+
+size_t
 fdb_count(const struct fdb *f)
 {
 	return f->count;

@@ -48,6 +48,11 @@ bool		 fdb_lookup(const struct fdb *, const uint8_t mac[6],
 size_t		 fdb_expire(struct fdb *, uint64_t now_ms);
 /* Forgets every entry behind owner (a peer removed by a reload). */
 size_t		 fdb_flush_owner(struct fdb *, const struct peer *owner);
+/* After a reload: every peer-owned entry moves to map(owner), or goes
+ * when map returns NULL. Returns how many went. */
+size_t		 fdb_remap(struct fdb *, const struct peer *(*map)(
+		     const struct peer *, void *), void *arg);
+void		 fdb_set_aging(struct fdb *, uint64_t aging_ms);
 size_t		 fdb_count(const struct fdb *);
 size_t		 fdb_capacity(const struct fdb *);	/* max_entries */
 uint64_t	 fdb_aging_ms(const struct fdb *);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "ovtund.h"
 #include "socket.h"
+#include "underlay.h"
 
 #define DEFAULT_CONFIG		SYSCONFDIR "/ovtund.conf"
 #define FDB_SWEEP_MS		1000
@@ -107,41 +108,6 @@ derive_mtu(const struct config *cfg)
 	return best;
 }
 
-/* Finds or opens the socket a peer's traffic uses: one per kind, family
- * and UDP port, shared by every peer that needs the same. */
-static struct sock *
-socket_for(struct daemon *d, const struct peer *p, char *err, size_t errlen)
-{
-	enum sock_kind kind = p->cfg.tun.encap == ENCAP_GRETAP ? SOCK_GRE :
-	    SOCK_UDP;
-	sa_family_t family = p->cfg.remote.family;
-	uint16_t port = kind == SOCK_UDP ? p->cfg.tun.port : 0;
-	struct ovt_addr local = d->cfg->local;
-	struct sock *s, **grown;
-
-	for (size_t i = 0; i < d->n_socks; i++) {
-		s = d->socks[i];
-		if (s->kind == kind && s->family == family && s->port == port)
-			return s;
-	}
-	if ((grown = realloc(d->socks, (d->n_socks + 1) *
-	    sizeof(*grown))) == NULL || (s = malloc(sizeof(*s))) == NULL) {
-		if (grown != NULL)
-			d->socks = grown;
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	d->socks = grown;
-	if (local.family == 0)
-		local.family = family;
-	if (sock_open(s, kind, &local, port, err, errlen) < 0) {
-		free(s);
-		return NULL;
-	}
-	d->socks[d->n_socks++] = s;
-	return s;
-}
-
 static int
 add_event(struct daemon *d, evutil_socket_t fd, short what,
     event_callback_fn cb, void *arg, const struct timeval *tv)
@@ -173,14 +139,6 @@ on_tap(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-on_sock(evutil_socket_t fd, short what, void *arg)
-{
-	struct sock_event *se = arg;
-
-	dp_sock_readable(&se->d->dp, se->s, clock_ms());
-}
-
-static void
 on_fdb_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -197,21 +155,24 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
+static void
+on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	char msg[512];
+
+	if (daemon_reload(arg, msg, sizeof(msg)) < 0)
+		log_err("reload refused, running configuration kept: %s", msg);
+	else
+		log_notice("reload: %s", msg);
+}
+
 static int
 setup_events(struct daemon *d)
 {
 	static const struct timeval sweep = { FDB_SWEEP_MS / 1000, 0 };
 	int ret;
 
-	d->sock_events = calloc(d->n_socks, sizeof(*d->sock_events));
-	if (d->n_socks > 0 && d->sock_events == NULL)
-		return -ENOMEM;
 	ret = add_event(d, d->tap.fd, EV_READ | EV_PERSIST, on_tap, d, NULL);
-	for (size_t i = 0; ret == 0 && i < d->n_socks; i++) {
-		d->sock_events[i] = (struct sock_event){ d, d->socks[i] };
-		ret = add_event(d, d->socks[i]->fd, EV_READ | EV_PERSIST,
-		    on_sock, &d->sock_events[i], NULL);
-	}
 	if (ret == 0)
 		ret = add_event(d, -1, EV_PERSIST, on_fdb_sweep, d, &sweep);
 	if (ret == 0)
@@ -220,6 +181,9 @@ setup_events(struct daemon *d)
 	if (ret == 0)
 		ret = add_event(d, SIGINT, EV_SIGNAL | EV_PERSIST, on_stop, d,
 		    NULL);
+	if (ret == 0)
+		ret = add_event(d, SIGHUP, EV_SIGNAL | EV_PERSIST, on_reload,
+		    d, NULL);
 	return ret;
 }
 
@@ -228,16 +192,17 @@ setup(struct daemon *d, char *err, size_t errlen)
 {
 	const struct config *cfg = d->cfg;
 
+	if ((d->base = event_base_new()) == NULL) {
+		snprintf(err, errlen, "libevent: cannot create event base");
+		return -1;
+	}
 	if (peer_table_init(&d->peers, cfg) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < d->peers.n; i++) {
-		struct peer *p = &d->peers.peers[i];
-
-		if ((p->sock = socket_for(d, p, err, errlen)) == NULL)
+	for (size_t i = 0; i < d->peers.n; i++)
+		if (underlay_attach(d, &d->peers.peers[i], err, errlen) < 0)
 			return -1;
-	}
 	d->fdb = fdb_create(cfg->mac_table_size,
 	    (uint64_t)cfg->mac_aging * 1000);
 	if (d->fdb == NULL || dp_init(&d->dp) < 0) {
@@ -249,13 +214,7 @@ setup(struct daemon *d, char *err, size_t errlen)
 	d->dp.tap = &d->tap;
 	d->dp.peers = &d->peers;
 	d->dp.fdb = d->fdb;
-	d->dp.socks = d->socks;
-	d->dp.n_socks = d->n_socks;
 	d->dp.frame_max = d->tap.mtu + 14 + 4;
-	if ((d->base = event_base_new()) == NULL) {
-		snprintf(err, errlen, "libevent: cannot create event base");
-		return -1;
-	}
 	if ((d->ctl = ctl_open(d, cfg->control, err, errlen)) == NULL)
 		return -1;
 	if (setup_events(d) < 0) {
@@ -271,16 +230,11 @@ teardown(struct daemon *d)
 	for (size_t i = 0; i < d->n_events; i++)
 		event_free(d->events[i]);
 	free(d->events);
-	free(d->sock_events);
 	ctl_close(d->ctl);
+	underlay_close_all(d);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	tap_close(&d->tap);
-	for (size_t i = 0; i < d->n_socks; i++) {
-		sock_close(d->socks[i]);
-		free(d->socks[i]);
-	}
-	free(d->socks);
 	dp_free(&d->dp);
 	fdb_destroy(d->fdb);
 	peer_table_free(&d->peers);

@@ -14,12 +14,7 @@
 struct event;
 struct event_base;
 struct ctl_server;
-
-/* What a socket's read event hands its callback. */
-struct sock_event {
-	struct daemon	*d;
-	struct sock	*s;
-};
+struct underlay_sock;
 
 struct daemon {
 	struct event_base	*base;
@@ -27,15 +22,19 @@ struct daemon {
 	struct tap		 tap;
 	struct peer_table	 peers;
 	struct fdb		*fdb;
-	struct sock		**socks;	/* one per (kind, family, port) */
-	size_t			 n_socks;
+	struct underlay_sock	**usocks;	/* see underlay.h */
+	size_t			 n_usocks;
 	struct datapath		 dp;
 	struct ctl_server	*ctl;
-	struct sock_event	*sock_events;	/* one per socket */
-	struct event		**events;	/* TAP, sockets, timers, signals */
+	struct event		**events;	/* TAP, timers, signals */
 	size_t			 n_events;
 	uint64_t		 started_ms;
 	int			 exit_status;	/* main()'s, once the loop ends */
 };
+
+/* Re-reads the configuration file and applies it (reload.c). On error the
+ * running configuration stays and msg says why; on success msg sums up
+ * what changed. */
+int	daemon_reload(struct daemon *, char *msg, size_t msglen);
 
 #endif

@@ -26,6 +26,8 @@ struct sock {
 	sa_family_t	family;
 	uint16_t	port;		/* UDP: the local port */
 	unsigned	n_tx;		/* queued, not yet sent */
+	bool		pending;	/* on the data path's flush list */
+	struct sock	*next_pending;
 	struct mmsghdr	tx_msg[SOCK_BATCH];
 	struct iovec	tx_iov[SOCK_BATCH];
 	struct mmsghdr	rx_msg[SOCK_BATCH];

@@ -320,6 +320,45 @@ START_TEST(test_flush_owner)
 }
 END_TEST
 
+/* A reload's mapping: A becomes C, B has no successor. */
+static const struct peer *
+map_a_to_c(const struct peer *old, void *arg)
+{
+	(void)arg;
+	return old == PEER_A ? PEER_C : NULL;
+}
+
+START_TEST(test_remap)
+{
+	struct fdb *f = fdb_create(16, AGING);
+
+	fdb_learn(f, mac1, PEER_A, 0);
+	fdb_learn(f, mac2, PEER_B, 0);
+	fdb_learn(f, mac3, NULL, 0);
+	ck_assert_uint_eq(fdb_remap(f, map_a_to_c, NULL), 1);
+	ck_assert_uint_eq(fdb_count(f), 2);
+	ck_assert_ptr_eq(owner_of(f, mac1, 0), PEER_C);
+	ck_assert_ptr_eq(owner_of(f, mac2, 0), MISSING);
+	ck_assert_ptr_eq(owner_of(f, mac3, 0), NULL);
+	fdb_destroy(f);
+}
+END_TEST
+
+START_TEST(test_set_aging)
+{
+	struct fdb *f = fdb_create(16, AGING);
+
+	fdb_learn(f, mac1, PEER_A, 0);
+	fdb_set_aging(f, 1000);
+	ck_assert_uint_eq(fdb_aging_ms(f), 1000);
+	ck_assert_ptr_eq(owner_of(f, mac1, 999), PEER_A);
+	ck_assert_ptr_eq(owner_of(f, mac1, 1000), MISSING);
+	fdb_set_aging(f, 0);
+	ck_assert_uint_eq(fdb_aging_ms(f), 1000);
+	fdb_destroy(f);
+}
+END_TEST
+
 #define CHURN_N		10000
 
 /* MACs lo..hi-1: even ones behind PEER_A, odd ones present iff odd. */
@@ -512,6 +551,8 @@ fdb_suite(void)
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_full_reclaims_aged);
 	tcase_add_test(tc, test_flush_owner);
+	tcase_add_test(tc, test_remap);
+	tcase_add_test(tc, test_set_aging);
 	tcase_add_test(tc, test_churn);
 	tcase_add_test(tc, test_churn_expire);
 	tcase_add_test(tc, test_foreach);

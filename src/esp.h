@@ -1,0 +1,72 @@
+/* ESP, RFC 4303, in transport mode around what an encapsulation built: the
+ * GRE header and frame (next header 47), or the UDP header with VXLAN or
+ * Geneve and frame (next header 17). Two AEADs, each with a 16-byte ICV:
+ * ChaCha20-Poly1305 (RFC 7634) and AES-256-GCM (RFC 4106). Like the codecs,
+ * pure functions over a packet with headroom: no sockets, no clock. An SA
+ * is one direction; it lives in sodium_malloc'd memory (guard pages,
+ * mlocked, wiped on free) because it holds the key. */
+#ifndef OVT_ESP_H
+#define OVT_ESP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sodium.h>
+
+#include "drop.h"
+#include "pkt.h"
+#include "replay.h"
+
+#define ESP_HLEN	8	/* SPI, sequence number */
+#define ESP_IV_LEN	8
+#define ESP_ICV_LEN	16
+#define ESP_KEY_LEN	32
+#define ESP_SALT_LEN	4
+/* RFC 4106 §8.1, RFC 7634 §2: the key, then the salt. */
+#define ESP_KEYMAT_LEN	(ESP_KEY_LEN + ESP_SALT_LEN)
+/* Header, IV, up to 3 bytes of padding, pad length, next header, ICV. */
+#define ESP_OVERHEAD_MAX	(ESP_HLEN + ESP_IV_LEN + 3 + 2 + ESP_ICV_LEN)
+/* RFC 4303 §2.1: SPIs 1-255 are reserved to IANA, 0 is never sent. */
+#define ESP_SPI_MIN	256
+
+enum esp_cipher {
+	ESP_CHACHA20_POLY1305,
+	ESP_AES256_GCM,
+};
+
+struct esp_stats {
+	uint64_t	 packets;	/* sealed, or opened and accepted */
+	uint64_t	 bytes;		/* payload, without ESP's additions */
+	uint64_t	 replay_drops;	/* replayed or too old */
+	uint64_t	 auth_drops;	/* ICV mismatch */
+};
+
+struct esp_sa {
+	union {
+		crypto_aead_aes256gcm_state	aes;	/* expanded once */
+		uint8_t				chacha[ESP_KEY_LEN];
+	} key;
+	uint8_t		 salt[ESP_SALT_LEN];
+	uint32_t	 spi;
+	enum esp_cipher	 cipher;
+	bool		 esn;		/* 64-bit sequence numbers */
+	uint64_t	 tx_seq;	/* next to send, from 1 */
+	struct replay	 rx;
+	struct esp_stats stats;
+};
+
+bool		 esp_cipher_available(enum esp_cipher);
+int		 esp_sa_new(struct esp_sa **, uint32_t spi, enum esp_cipher,
+		     const uint8_t keymat[ESP_KEYMAT_LEN], bool esn,
+		     unsigned replay_window);
+void		 esp_sa_free(struct esp_sa *);
+
+int		 esp_seal(struct esp_sa *, struct pkt *, uint8_t next_header);
+int		 esp_seal_with_iv(struct esp_sa *, struct pkt *,
+		     uint8_t next_header, uint64_t seq,
+		     const uint8_t iv[ESP_IV_LEN]);
+enum drop_reason esp_open(struct esp_sa *, struct pkt *,
+		     uint8_t *next_header);
+enum drop_reason esp_spi_of(const struct pkt *, uint32_t *spi);
+
+#endif

@@ -1,0 +1,140 @@
+/* Live reload: the new file is loaded and checked in full before anything
+ * changes; peers whose name, address and tunnel are unchanged keep their
+ * counters, socket and learned MACs, so their traffic loses nothing. What
+ * the TAP or the sockets were built from needs a restart instead. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fdb.h"
+#include "ovtund.h"
+#include "underlay.h"
+
+/* The first setting that cannot change without a restart, or NULL. */
+static const char *
+restart_only_change(const struct config *a, const struct config *b)
+{
+	if (strcmp(a->interface, b->interface) != 0)
+		return "interface";
+	if (a->mtu != b->mtu)
+		return "mtu";
+	if (strcmp(a->netns, b->netns) != 0)
+		return "netns";
+	if (!addr_equal(&a->address, &b->address) ||
+	    a->prefixlen != b->prefixlen)
+		return "address";
+	if (strcmp(a->bridge, b->bridge) != 0)
+		return "bridge";
+	if (!addr_equal(&a->local, &b->local))
+		return "local";
+	if (strcmp(a->control, b->control) != 0)
+		return "control";
+	if (a->mac_table_size != b->mac_table_size)
+		return "mac_table_size";
+	return NULL;
+}
+
+static bool
+same_tunnel(const struct peer_config *a, const struct peer_config *b)
+{
+	return addr_equal(&a->remote, &b->remote) &&
+	    a->tun.encap == b->tun.encap && a->tun.has_key == b->tun.has_key &&
+	    a->tun.key == b->tun.key && a->tun.port == b->tun.port;
+}
+
+/* old peer index -> its successor in the new table, or NULL. */
+struct succession {
+	const struct peer_table	 *old;
+	struct peer		**next;
+};
+
+static const struct peer *
+successor(const struct peer *old, void *arg)
+{
+	const struct succession *s = arg;
+
+	return s->next[old - s->old->peers];
+}
+
+struct reload_count {
+	size_t	added, changed, unchanged;
+};
+
+/* Pairs every new peer with its namesake; an unchanged one inherits the
+ * running state. */
+static void
+carry_over(struct peer_table *fresh, struct succession *s,
+    struct reload_count *n)
+{
+	for (size_t i = 0; i < fresh->n; i++) {
+		struct peer *p = &fresh->peers[i];
+		size_t j;
+
+		for (j = 0; j < s->old->n; j++)
+			if (strcmp(s->old->peers[j].cfg.name, p->cfg.name) == 0)
+				break;
+		if (j == s->old->n) {
+			n->added++;
+		} else if (!same_tunnel(&s->old->peers[j].cfg, &p->cfg)) {
+			n->changed++;
+		} else {
+			n->unchanged++;
+			p->c = s->old->peers[j].c;
+			p->sock = s->old->peers[j].sock;
+			s->next[j] = p;
+		}
+	}
+}
+
+int
+daemon_reload(struct daemon *d, char *msg, size_t msglen)
+{
+	struct config *next;
+	struct peer_table fresh, old;
+	struct succession s = { .old = &d->peers };
+	struct reload_count n = { 0 };
+	const char *fixed;
+	size_t removed;
+
+	if ((next = config_load(d->cfg->path, msg, msglen)) == NULL)
+		return -1;
+	if ((fixed = restart_only_change(d->cfg, next)) != NULL) {
+		snprintf(msg, msglen, "%s changed: restart ovtund to apply it",
+		    fixed);
+		config_free(next);
+		return -1;
+	}
+	s.next = calloc(d->peers.n + 1, sizeof(*s.next));
+	if (s.next == NULL || peer_table_init(&fresh, next) < 0) {
+		snprintf(msg, msglen, "out of memory");
+		free(s.next);
+		config_free(next);
+		return -1;
+	}
+	carry_over(&fresh, &s, &n);
+	for (size_t i = 0; i < fresh.n; i++) {
+		if (fresh.peers[i].sock == NULL && underlay_attach(d,
+		    &fresh.peers[i], msg, msglen) < 0) {
+			/* Undo: close what was opened for the new table. */
+			peer_table_free(&fresh);
+			underlay_prune(d);
+			free(s.next);
+			config_free(next);
+			return -1;
+		}
+	}
+	fdb_remap(d->fdb, successor, &s);
+	fdb_set_aging(d->fdb, (uint64_t)next->mac_aging * 1000);
+	old = d->peers;
+	d->peers = fresh;
+	removed = old.n - n.unchanged;
+	peer_table_free(&old);
+	underlay_prune(d);
+	config_free(d->cfg);
+	d->cfg = next;
+	free(s.next);
+	snprintf(msg, msglen, "%zu peers: %zu added, %zu changed, %zu "
+	    "unchanged, %zu gone", d->peers.n, n.added, n.changed,
+	    n.unchanged, removed - n.changed);
+	return 0;
+}
