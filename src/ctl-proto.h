@@ -46,6 +46,18 @@ struct ctl_response {
 	uint32_t	reserved;
 };
 
+/* Checks a request header read off the socket: 0 when it is well formed
+ * (the argument may still be on its way), -1 otherwise. */
+static inline int
+ctl_request_check(const struct ctl_request *req)
+{
+	if (req->magic != CTL_MAGIC || req->version != CTL_VERSION)
+		return -1;
+	if (req->arg_len > CTL_REQUEST_MAX - sizeof(*req))
+		return -1;
+	return 0;
+}
+
 /* The verbs, in one table: ovtunctl parses and documents from it, the
  * daemon names commands from it. */
 struct ctl_verb {

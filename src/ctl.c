@@ -121,8 +121,7 @@ client_read(struct bufferevent *bev, void *arg)
 	if (evbuffer_get_length(in) < sizeof(req))
 		return;
 	evbuffer_copyout(in, &req, sizeof(req));
-	if (req.magic != CTL_MAGIC || req.version != CTL_VERSION ||
-	    req.arg_len > CTL_REQUEST_MAX - sizeof(req)) {
+	if (ctl_request_check(&req) < 0) {
 		client_error(c, CTL_ERR_BAD_REQUEST, "malformed request");
 		return;
 	}

@@ -29,7 +29,11 @@
 	X(ESP_REPLAY,		"esp_replay")				\
 	X(ESP_TOO_OLD,		"esp_too_old")				\
 	X(ESP_AUTH,		"esp_auth_failed")			\
-	X(ESP_BAD_PAD,		"esp_bad_padding")
+	X(ESP_BAD_PAD,		"esp_bad_padding")			\
+	X(HS_MALFORMED,		"handshake_malformed")			\
+	X(HS_AUTH_FAILED,	"handshake_auth_failed")		\
+	X(HS_REPLAY,		"handshake_replay")			\
+	X(HS_STALE,		"handshake_stale")
 
 enum drop_reason {
 #define DROP_ENUM(id, name)	DROP_##id,
