@@ -1,0 +1,262 @@
+/* ESP seal and open, RFC 4303 with the AEAD conventions shared by RFC 4106
+ * §4-5 and RFC 7634 §2-2.1: nonce = salt || explicit IV, AAD = SPI ||
+ * [seq_hi ||] seq_lo. On the wire:
+ *
+ *	SPI(4) seq_lo(4) IV(8) [ payload padding padlen(1) nh(1) ] ICV(16)
+ *
+ * with the bracketed part encrypted in place. */
+#include <errno.h>
+#include <string.h>
+
+#include "byteorder.h"
+#include "esp.h"
+
+#define ESP_NONCE_LEN	(ESP_SALT_LEN + ESP_IV_LEN)
+#define ESP_PROLOGUE	(ESP_HLEN + ESP_IV_LEN)	/* before the ciphertext */
+#define ESP_TRAILER	2			/* pad length, next header */
+
+struct aead_in {
+	uint8_t		 nonce[ESP_NONCE_LEN];
+	uint8_t		 aad[12];
+	size_t		 aad_len;
+};
+
+static void
+aead_in(const struct esp_sa *sa, uint64_t seq, const uint8_t *iv,
+    struct aead_in *in)
+{
+	memcpy(in->nonce, sa->salt, ESP_SALT_LEN);
+	memcpy(in->nonce + ESP_SALT_LEN, iv, ESP_IV_LEN);
+	be32_put(in->aad, sa->spi);
+	if (sa->esn) {
+		be32_put(in->aad + 4, (uint32_t)(seq >> 32));
+		be32_put(in->aad + 8, (uint32_t)seq);
+		in->aad_len = 12;
+	} else {
+		be32_put(in->aad + 4, (uint32_t)seq);
+		in->aad_len = 8;
+	}
+}
+
+static void
+aead_encrypt(const struct esp_sa *sa, const struct aead_in *in, uint8_t *b,
+    size_t len, uint8_t icv[ESP_ICV_LEN])
+{
+	if (sa->cipher == ESP_AES256_GCM)
+		crypto_aead_aes256gcm_encrypt_detached_afternm(b, icv, NULL,
+		    b, len, in->aad, in->aad_len, NULL, in->nonce,
+		    &sa->key.aes);
+	else
+		crypto_aead_chacha20poly1305_ietf_encrypt_detached(b, icv,
+		    NULL, b, len, in->aad, in->aad_len, NULL, in->nonce,
+		    sa->key.chacha);
+}
+
+/* libsodium wipes the output when the ICV does not match, so in place a
+ * forged packet's ciphertext is zeroed; no unverified plaintext remains. */
+static int
+aead_decrypt(const struct esp_sa *sa, const struct aead_in *in, uint8_t *b,
+    size_t len, const uint8_t icv[ESP_ICV_LEN])
+{
+	if (sa->cipher == ESP_AES256_GCM)
+		return crypto_aead_aes256gcm_decrypt_detached_afternm(b, NULL,
+		    b, len, icv, in->aad, in->aad_len, in->nonce,
+		    &sa->key.aes);
+	return crypto_aead_chacha20poly1305_ietf_decrypt_detached(b, NULL,
+	    b, len, icv, in->aad, in->aad_len, in->nonce, sa->key.chacha);
+}
+
+/* sodium_init() is idempotent and must precede the AES-NI probe. */
+bool
+esp_cipher_available(enum esp_cipher cipher)
+{
+	if (sodium_init() < 0)
+		return false;
+	switch (cipher) {
+	case ESP_CHACHA20_POLY1305:
+		return true;
+	case ESP_AES256_GCM:
+		/* libsodium's AES-GCM needs AES-NI and PCLMUL. */
+		return crypto_aead_aes256gcm_is_available();
+	}
+	return false;
+}
+
+/* -ENOTSUP: the cipher cannot run here (AES-256-GCM without AES-NI). The
+ * caller keeps keymat; only the SA's copy is ours to wipe. */
+int
+esp_sa_new(struct esp_sa **sap, uint32_t spi, enum esp_cipher cipher,
+    const uint8_t keymat[ESP_KEYMAT_LEN], bool esn, unsigned replay_window)
+{
+	struct esp_sa *sa;
+	int error;
+
+	if (spi < ESP_SPI_MIN)
+		return -EINVAL;
+	if (!esp_cipher_available(cipher))
+		return -ENOTSUP;
+	/* The SA ends on a page boundary and its size is a multiple of the
+	 * AES state's 16-byte alignment, so that state is aligned. */
+	if ((sa = sodium_malloc(sizeof(*sa))) == NULL)
+		return -ENOMEM;
+	sodium_memzero(sa, sizeof(*sa));
+	if ((error = replay_init(&sa->rx, replay_window)) != 0) {
+		sodium_free(sa);
+		return error;
+	}
+	if (cipher == ESP_AES256_GCM)
+		crypto_aead_aes256gcm_beforenm(&sa->key.aes, keymat);
+	else
+		memcpy(sa->key.chacha, keymat, ESP_KEY_LEN);
+	memcpy(sa->salt, keymat + ESP_KEY_LEN, ESP_SALT_LEN);
+	sa->spi = spi;
+	sa->cipher = cipher;
+	sa->esn = esn;
+	sa->tx_seq = 1;
+	*sap = sa;
+	return 0;
+}
+
+/* sodium_free wipes the key before unmapping. */
+void
+esp_sa_free(struct esp_sa *sa)
+{
+	sodium_free(sa);
+}
+
+static uint64_t
+seq_max(const struct esp_sa *sa)
+{
+	return sa->esn ? UINT64_MAX : UINT32_MAX;
+}
+
+/* Padding so that payload and trailer end on 4 bytes (RFC 4303 §2.4). */
+static size_t
+pad_len(size_t len)
+{
+	return (4 - (len + ESP_TRAILER) % 4) % 4;
+}
+
+/* The explicit IV is the sequence number: unique per SA, which is all
+ * RFC 4106 §3.1 and RFC 7634 §2 ask of it. RFC 4303 §3.3.3: the counter
+ * never cycles, so once it is used up the SA must be replaced. */
+int
+esp_seal(struct esp_sa *sa, struct pkt *p, uint8_t next_header)
+{
+	uint8_t iv[ESP_IV_LEN];
+	int error;
+
+	be32_put(iv, (uint32_t)(sa->tx_seq >> 32));
+	be32_put(iv + 4, (uint32_t)sa->tx_seq);
+	if ((error = esp_seal_with_iv(sa, p, next_header, sa->tx_seq,
+	    iv)) == 0)
+		sa->tx_seq++;
+	return error;
+}
+
+/* The lower half of esp_seal, for known-answer tests whose IV is not
+ * their sequence number. The IV must never repeat under one key. Returns
+ * -EOVERFLOW for a sequence number outside 1..2^32-1 (2^64-1 with ESN),
+ * -ENOSPC without room; p is then unchanged. */
+int
+esp_seal_with_iv(struct esp_sa *sa, struct pkt *p, uint8_t next_header,
+    uint64_t seq, const uint8_t iv[ESP_IV_LEN])
+{
+	size_t len = p->len, npad = pad_len(len);
+	struct aead_in in;
+	uint8_t *h, *t;
+
+	if (seq == 0 || seq > seq_max(sa))
+		return -EOVERFLOW;
+	if (pkt_headroom(p) < ESP_PROLOGUE ||
+	    pkt_tailroom(p) < npad + ESP_TRAILER + ESP_ICV_LEN)
+		return -ENOSPC;
+	t = pkt_put(p, npad + ESP_TRAILER);
+	for (size_t i = 0; i < npad; i++)
+		t[i] = (uint8_t)(i + 1);
+	t[npad] = (uint8_t)npad;
+	t[npad + 1] = next_header;
+
+	h = pkt_push(p, ESP_PROLOGUE);
+	be32_put(h, sa->spi);
+	be32_put(h + 4, (uint32_t)seq);
+	memcpy(h + ESP_HLEN, iv, ESP_IV_LEN);
+
+	aead_in(sa, seq, iv, &in);
+	aead_encrypt(sa, &in, h + ESP_PROLOGUE, len + npad + ESP_TRAILER,
+	    pkt_put(p, ESP_ICV_LEN));
+	sa->stats.packets++;
+	sa->stats.bytes += len;
+	return 0;
+}
+
+enum drop_reason
+esp_spi_of(const struct pkt *p, uint32_t *spi)
+{
+	if (p->len < ESP_HLEN)
+		return DROP_TOO_SHORT;
+	*spi = be32_get(p->data);
+	return DROP_NONE;
+}
+
+/* RFC 4303 §2.4: the receiver SHOULD check the default padding 1, 2, 3... */
+static bool
+pad_ok(const uint8_t *pad, size_t npad)
+{
+	for (size_t i = 0; i < npad; i++)
+		if (pad[i] != (uint8_t)(i + 1))
+			return false;
+	return true;
+}
+
+/* RFC 4303 §3.4: replay check, ICV, then the window moves; only an
+ * authenticated packet may move it. With ESN a packet older than the
+ * window is taken for the next 2^32 block (Appendix A2.2) and so counts
+ * as an ICV failure, not as too old. On success p holds the payload and
+ * *next_header says what it is; next header 59 (a dummy packet, §2.6) is
+ * for the caller to discard. On failure p->data and p->len are unchanged;
+ * the contents are too, except after DROP_ESP_AUTH (ciphertext zeroed)
+ * and DROP_ESP_BAD_PAD (decrypted in place). */
+enum drop_reason
+esp_open(struct esp_sa *sa, struct pkt *p, uint8_t *next_header)
+{
+	uint8_t *h = p->data, *ct, *t;
+	enum drop_reason why;
+	struct aead_in in;
+	size_t ct_len, npad;
+	uint64_t seq;
+
+	if (p->len < ESP_PROLOGUE + ESP_TRAILER + ESP_ICV_LEN)
+		return DROP_TOO_SHORT;
+	if (be32_get(h) != sa->spi)
+		return DROP_ESP_UNKNOWN_SPI;
+	seq = be32_get(h + 4);
+	if (sa->esn)
+		seq = replay_esn_seq(&sa->rx, (uint32_t)seq);
+	if ((why = replay_check(&sa->rx, seq)) != DROP_NONE) {
+		sa->stats.replay_drops++;
+		return why;
+	}
+
+	ct = h + ESP_PROLOGUE;
+	ct_len = p->len - ESP_PROLOGUE - ESP_ICV_LEN;
+	aead_in(sa, seq, h + ESP_HLEN, &in);
+	if (aead_decrypt(sa, &in, ct, ct_len, ct + ct_len) != 0) {
+		sa->stats.auth_drops++;
+		return DROP_ESP_AUTH;
+	}
+	replay_update(&sa->rx, seq);
+
+	/* Authentic from here: a bad trailer is the peer's bug, and the
+	 * window already holds seq so the packet cannot come back. */
+	t = ct + ct_len - ESP_TRAILER;
+	npad = t[0];
+	if (npad > ct_len - ESP_TRAILER || !pad_ok(t - npad, npad))
+		return DROP_ESP_BAD_PAD;
+	*next_header = t[1];
+	pkt_pull(p, ESP_PROLOGUE);
+	p->len = ct_len - ESP_TRAILER - npad;
+	sa->stats.packets++;
+	sa->stats.bytes += p->len;
+	return DROP_NONE;
+}
