@@ -11,12 +11,18 @@
  * option, and a section's line ends up on its closing brace, so the
  * callback also records where each option was set; the checks across
  * options, run after parsing, blame the option at fault by that line.
+ *
+ * The encryption { } section may appear at both levels; its options are
+ * fields like the others, kept per level, and the section's own callback
+ * (run at its closing brace) checks the block as a whole. The pre-shared
+ * key is a secret: every copy this file makes of it is wiped once done.
  */
 #include <sys/stat.h>
 
 #include <confuse.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,22 +50,42 @@ enum field_id {
 	F_ENCAP,
 	F_KEY,
 	F_PORT,
+	F_KEYLOG,
+	F_PSK,
+	F_PSK_FILE,
+	F_CIPHER,
+	F_TRANSPORT,
+	F_REKEY_AFTER,
+	F_REPLAY_WINDOW,
+	F_HANDSHAKE_PORT,
 	F__COUNT
 };
 
-/* Where a field may appear; both levels means it is a tunnel_params. */
+/* Where a field may appear; both levels means it is a tunnel_params.
+ * AT_ENC: inside an encryption { } block, itself at either level. */
 #define AT_TOP		0x1
 #define AT_PEER		0x2
 #define AT_TUNNEL	(AT_TOP | AT_PEER)
+#define AT_ENC		0x4
+
+#define PSK_MAX		(sizeof(((struct encryption_params *)0)->psk) - 1)
 
 struct field {
 	const char	*name;
 	int		 where;
 	int		(*parse)(cfg_t *, const struct field *, const char *,
 			    void *);
-	size_t		 off;	/* in config, peer_config or tunnel_params */
+	size_t		 off;	/* in config, peer_config, tunnel_params or
+				 * encryption_params */
 	size_t		 size;
 	unsigned long	 min, max;	/* numbers only */
+	const char *const *names;	/* parse_enum only, NULL-terminated */
+};
+
+/* A level's encryption block, as far as it has been read. */
+struct encblock {
+	int	line;	/* its opening brace, 0: none (yet) */
+	bool	closed;	/* its closing brace was read */
 };
 
 /* One level of the file being filled in: the top or one peer. */
@@ -68,12 +94,15 @@ struct level {
 	struct tunnel_params	*tun;
 	int			*line;	/* per field, 0: not set */
 	int			 start;	/* a peer's opening brace */
+	struct encryption_params *enc;
+	struct encblock		*eb;
 };
 
 struct wpeer {
 	cfg_t			*sec;
 	struct peer_config	 pc;
 	int			 line[F__COUNT];
+	struct encblock		 eb;
 };
 
 struct loadctx {
@@ -84,6 +113,7 @@ struct loadctx {
 	cfg_t		*root;
 	struct config	*conf;
 	int		 line[F__COUNT];
+	struct encblock	 eb;
 	struct wpeer	*peers;
 	size_t		 npeers, peercap;
 };
@@ -96,6 +126,17 @@ static const char *const encap_names[] = {
 	[ENCAP_GRETAP] = "gretap",
 	[ENCAP_VXLAN] = "vxlan",
 	[ENCAP_GENEVE] = "geneve",
+	NULL
+};
+static const char *const cipher_names[] = {
+	[CIPHER_CHACHA20_POLY1305] = "chacha20-poly1305",
+	[CIPHER_AES256_GCM] = "aes256-gcm",
+	NULL
+};
+static const char *const transport_names[] = {
+	[ESP_TRANSPORT_IP] = "ip",
+	[ESP_TRANSPORT_UDP] = "udp",
+	NULL
 };
 static const uint16_t encap_port[] = {
 	[ENCAP_GRETAP] = 0,
@@ -111,7 +152,7 @@ static const uint32_t encap_max_key[] = {
 const char *
 encap_name(enum encap e)
 {
-	if ((unsigned)e >= sizeof(encap_names) / sizeof(encap_names[0]))
+	if ((unsigned)e >= sizeof(encap_names) / sizeof(encap_names[0]) - 1)
 		return "invalid";
 	return encap_names[e];
 }
@@ -257,6 +298,17 @@ parse_path(cfg_t *cfg, const struct field *f, const char *s, void *base)
 	return 0;
 }
 
+/* An absolute path, or "" for none. */
+static int
+parse_optpath(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	if (*s == '\0') {
+		memset(field_ptr(f, base), 0, f->size);
+		return 0;
+	}
+	return parse_path(cfg, f, s, base);
+}
+
 static int
 parse_addr(cfg_t *cfg, const struct field *f, const char *s, void *base)
 {
@@ -297,19 +349,134 @@ parse_prefix(cfg_t *cfg, const struct field *f, const char *s, void *base)
 	return 0;
 }
 
+/* One of f->names, stored as its index in an enum. */
 static int
-parse_encap(cfg_t *cfg, const struct field *f, const char *s, void *base)
+parse_enum(cfg_t *cfg, const struct field *f, const char *s, void *base)
 {
-	enum encap e;
+	char list[128] = "";
+	int i, n = 0;
 
-	for (e = 0; e < sizeof(encap_names) / sizeof(encap_names[0]); e++) {
-		if (strcmp(s, encap_names[e]) == 0) {
-			memcpy(field_ptr(f, base), &e, sizeof(e));
+	_Static_assert(sizeof(enum encap) == sizeof(int) &&
+	    sizeof(enum esp_cipher_choice) == sizeof(int) &&
+	    sizeof(enum esp_transport) == sizeof(int),
+	    "parse_enum stores enums as int");
+	for (i = 0; f->names[i] != NULL; i++) {
+		if (strcmp(s, f->names[i]) == 0) {
+			memcpy(field_ptr(f, base), &i, sizeof(i));
 			return 0;
 		}
 	}
-	cfg_error(cfg, "%s: '%s' is not gretap, vxlan or geneve", f->name, s);
+	for (i = 0; f->names[i] != NULL && n >= 0 &&
+	    (size_t)n < sizeof(list); i++)
+		n += snprintf(list + n, sizeof(list) - n, "%s%s",
+		    i == 0 ? "" : f->names[i + 1] == NULL ? " or " : ", ",
+		    f->names[i]);
+	cfg_error(cfg, "%s: '%s' is not %s", f->name, s, list);
 	return -1;
+}
+
+/* AES-GCM in libsodium needs the CPU's AES and CLMUL instructions. */
+static int
+parse_cipher(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	if (parse_enum(cfg, f, s, base) == -1)
+		return -1;
+	if (strcmp(s, cipher_names[CIPHER_AES256_GCM]) != 0)
+		return 0;
+	if (sodium_init() == -1) {
+		cfg_error(cfg, "%s: libsodium failed to initialize", f->name);
+		return -1;
+	}
+	if (!crypto_aead_aes256gcm_is_available()) {
+		cfg_error(cfg, "%s: aes256-gcm needs AES-NI, which this CPU "
+		    "lacks; use chacha20-poly1305", f->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Takes a key of 1 to PSK_MAX bytes, never echoing it; file names the
+ * file it comes from, if any. */
+static int
+set_psk(cfg_t *cfg, const struct field *f, const char *file, const char *s,
+    size_t len, void *base)
+{
+	char *psk = ((struct encryption_params *)base)->psk;
+
+	if (len == 0 || len > PSK_MAX || memchr(s, '\0', len) != NULL) {
+		cfg_error(cfg, "%s: %s%s%s %s", f->name, file ? "'" : "",
+		    file ? file : "the key", file ? "'" : "", len == 0 ?
+		    "is empty" : len > PSK_MAX ? "is longer than 255 bytes" :
+		    "holds a NUL byte");
+		return -1;
+	}
+	_Static_assert(PSK_MAX == 255, "the messages say 255");
+	memcpy(psk, s, len);
+	psk[len] = '\0';
+	return 0;
+}
+
+/* on_enc_value() wipes libconfuse's copy of s. */
+static int
+parse_psk(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	return set_psk(cfg, f, NULL, s, strlen(s), base);
+}
+
+/* Reads the key from a file only its owner may read or write, which must
+ * be a plain file (no FIFO to block on), trailing newlines stripped. */
+static int
+parse_psk_file(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	char buf[PSK_MAX + 64];		/* room for CRLFs past the key */
+	struct stat st;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc = -1;
+
+	if (s[0] != '/') {
+		cfg_error(cfg, "%s: '%s' is not an absolute path", f->name, s);
+		return -1;
+	}
+	if ((fd = open(s, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) ==
+	    -1) {
+		cfg_error(cfg, "%s: cannot open '%s': %s", f->name, s,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		cfg_error(cfg, "%s: cannot stat '%s': %s", f->name, s,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cfg_error(cfg, "%s: '%s' is not a regular file", f->name, s);
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		cfg_error(cfg, "%s: '%s' is accessible to group or others "
+		    "(mode %04o): it holds a secret, make it mode 0600 or "
+		    "0400", f->name, s, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	while (len < sizeof(buf)) {
+		if ((n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+			len += n;
+		else if (n == 0)
+			break;
+		else if (errno != EINTR) {
+			cfg_error(cfg, "%s: cannot read '%s': %s", f->name, s,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	rc = set_psk(cfg, f, s, buf, len, base);
+out:
+	sodium_memzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
 }
 
 #define CONF(m)	offsetof(struct config, m), sizeof(((struct config *)0)->m)
@@ -317,6 +484,8 @@ parse_encap(cfg_t *cfg, const struct field *f, const char *s, void *base)
 		sizeof(((struct peer_config *)0)->m)
 #define TUN(m)	offsetof(struct tunnel_params, m), \
 		sizeof(((struct tunnel_params *)0)->m)
+#define ENC(m)	offsetof(struct encryption_params, m), \
+		sizeof(((struct encryption_params *)0)->m)
 
 /* The schema: every option of the file, in both of its levels. */
 static const struct field fields[F__COUNT] = {
@@ -332,10 +501,24 @@ static const struct field fields[F__COUNT] = {
 	[F_MAC_TABLE_SIZE] = { "mac_table_size", AT_TOP, parse_number,
 			    CONF(mac_table_size), 1, 16777216 },
 	[F_REMOTE] =	{ "remote", AT_PEER, parse_addr, PEER(remote) },
-	[F_ENCAP] =	{ "encap", AT_TUNNEL, parse_encap, TUN(encap) },
+	[F_ENCAP] =	{ "encap", AT_TUNNEL, parse_enum, TUN(encap),
+			    .names = encap_names },
 	[F_KEY] =	{ "key", AT_TUNNEL, parse_number, TUN(key),
 			    0, UINT32_MAX },
 	[F_PORT] =	{ "port", AT_TUNNEL, parse_number, TUN(port), 1, 65535 },
+	[F_KEYLOG] =	{ "keylog", AT_TOP, parse_optpath, CONF(keylog) },
+	[F_PSK] =	{ "psk", AT_ENC, parse_psk, ENC(psk) },
+	[F_PSK_FILE] =	{ "psk_file", AT_ENC, parse_psk_file, ENC(psk) },
+	[F_CIPHER] =	{ "cipher", AT_ENC, parse_cipher, ENC(cipher),
+			    .names = cipher_names },
+	[F_TRANSPORT] =	{ "transport", AT_ENC, parse_enum, ENC(transport),
+			    .names = transport_names },
+	[F_REKEY_AFTER] = { "rekey_after", AT_ENC, parse_number,
+			    ENC(rekey_after), 10, 86400 },
+	[F_REPLAY_WINDOW] = { "replay_window", AT_ENC, parse_number,
+			    ENC(replay_window), 64, 8192 },
+	[F_HANDSHAKE_PORT] = { "handshake_port", AT_ENC, parse_number,
+			    ENC(handshake_port), 1, 65535 },
 };
 
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t),
@@ -362,10 +545,16 @@ peer_for(cfg_t *sec, int start)
 	if (cur->npeers > 0 && cur->peers[cur->npeers - 1].sec == sec)
 		return &cur->peers[cur->npeers - 1];
 	if (cur->npeers == cur->peercap) {
+		/* Not realloc(): the old array may hold keys to wipe. */
 		cap = cur->peercap ? cur->peercap * 2 : 8;
-		p = reallocarray(cur->peers, cap, sizeof(*p));
-		if (p == NULL)
+		if ((p = calloc(cap, sizeof(*p))) == NULL)
 			return NULL;
+		if (cur->peers != NULL) {
+			memcpy(p, cur->peers, cur->npeers * sizeof(*p));
+			sodium_memzero(cur->peers,
+			    cur->peercap * sizeof(*cur->peers));
+			free(cur->peers);
+		}
 		cur->peers = p;
 		cur->peercap = cap;
 	}
@@ -385,6 +574,8 @@ level_of(cfg_t *cfg, struct level *lv)
 		lv->obj = cur->conf;
 		lv->tun = &cur->conf->tun;
 		lv->line = cur->line;
+		lv->enc = &cur->conf->enc;
+		lv->eb = &cur->eb;
 		return 0;
 	}
 	/* libconfuse counts the lines of a section in the section, so the
@@ -394,28 +585,126 @@ level_of(cfg_t *cfg, struct level *lv)
 	lv->obj = &p->pc;
 	lv->tun = &p->pc.tun;
 	lv->line = p->line;
+	lv->enc = &p->pc.enc;
+	lv->eb = &p->eb;
 	return 0;
+}
+
+/* A value of the option opt, in cfg, for the level lv. */
+static int
+set_value(cfg_t *cfg, cfg_opt_t *opt, const struct level *lv)
+{
+	const struct field *f = field_find(cfg_opt_name(opt));
+	int *line = &lv->line[f - fields];
+	void *base;
+
+	if (*line != 0) {
+		cfg_error(cfg, "%s is already set on line %d", f->name, *line);
+		return -1;
+	}
+	*line = cfg->line;
+	if (f->where & AT_ENC)
+		base = lv->enc;
+	else if (f->where == AT_TUNNEL)
+		base = lv->tun;
+	else
+		base = lv->obj;
+	return f->parse(cfg, f, cfg_opt_getnstr(opt, 0), base);
 }
 
 static int
 on_value(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const struct field *f = field_find(cfg_opt_name(opt));
-	int *line;
 	struct level lv;
 
 	if (level_of(cfg, &lv) == -1) {
 		cfg_error(cfg, "%s", strerror(errno));
 		return -1;
 	}
-	line = &lv.line[f - fields];
-	if (*line != 0) {
-		cfg_error(cfg, "%s is already set on line %d", f->name, *line);
+	return set_value(cfg, opt, &lv);
+}
+
+/* A level's encryption block starts with its first value, or else at its
+ * closing brace: line is where. A block replaces the top-level one as a
+ * whole, so what it leaves out takes the defaults. */
+static int
+enc_open(const struct level *lv, int line)
+{
+	struct encryption_params *e = lv->enc;
+
+	if (lv->eb->closed)
+		return fail(line, "encryption is already set on line %d",
+		    lv->eb->line);
+	if (lv->eb->line != 0)
+		return 0;
+	lv->eb->line = line;
+	memset(e, 0, sizeof(*e));
+	e->enabled = true;
+	e->cipher = CIPHER_CHACHA20_POLY1305;
+	e->transport = ESP_TRANSPORT_IP;
+	e->rekey_after = CONFIG_DEFAULT_REKEY;
+	e->replay_window = CONFIG_DEFAULT_REPLAY_WINDOW;
+	e->handshake_port = CONFIG_DEFAULT_HANDSHAKE_PORT;
+	return 0;
+}
+
+/* A value in an encryption block, cfg being the block. libconfuse does
+ * not say which section holds it: the top level's block, or else one of
+ * the peer being read, the last one. Either still stands on the line of
+ * the block's opening brace. */
+static int
+on_enc_value(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *parent = cur->root;
+	char *value = cfg_opt_getnstr(opt, 0);
+	struct level lv;
+	int rc = -1;
+
+	if (cfg_size(cur->root, "encryption") == 0 ||
+	    cfg_getsec(cur->root, "encryption") != cfg)
+		parent = cfg_getnsec(cur->root, "peer",
+		    cfg_size(cur->root, "peer") - 1);
+	if (parent == NULL || level_of(parent, &lv) == -1)
+		cfg_error(cfg, "%s", strerror(parent ? errno : EINVAL));
+	else if (enc_open(&lv, parent->line) == 0)
+		rc = set_value(cfg, opt, &lv);
+	/* libconfuse's copy of a key, otherwise kept until cfg_free(). */
+	if (strcmp(cfg_opt_name(opt), fields[F_PSK].name) == 0 &&
+	    value != NULL)
+		sodium_memzero(value, strlen(value));
+	return rc;
+}
+
+static int
+exclusive(const int *line, enum field_id a, enum field_id b)
+{
+	int la = line[a], lb = line[b];
+
+	if (la == 0 || lb == 0)
+		return 0;
+	return fail(la > lb ? la : lb, "%s and %s are mutually exclusive",
+	    fields[a].name, fields[b].name);
+}
+
+/* Runs at an encryption block's closing brace, cfg being the root or a
+ * peer, standing on that brace. */
+static int
+on_enc(cfg_t *cfg, cfg_opt_t *opt)
+{
+	struct level lv;
+
+	(void)opt;
+	if (level_of(cfg, &lv) == -1)
+		return fail(cfg->line, "%s", strerror(errno));
+	/* An empty block has had no value to note its start. */
+	if (enc_open(&lv, cfg->line) == -1)
 		return -1;
-	}
-	*line = cfg->line;
-	return f->parse(cfg, f, cfg_opt_getnstr(opt, 0),
-	    f->where == AT_TUNNEL ? (void *)lv.tun : lv.obj);
+	lv.eb->closed = true;
+	if (exclusive(lv.line, F_PSK, F_PSK_FILE) == -1)
+		return -1;
+	if (lv.line[F_PSK] == 0 && lv.line[F_PSK_FILE] == 0)
+		return fail(lv.eb->line, "encryption needs psk or psk_file");
+	return 0;
 }
 
 /* Runs at a peer's closing brace, cfg being the root. */
@@ -441,12 +730,14 @@ on_peer(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 /* The schema for libconfuse, from the field table; sections valid at
- * both levels (encryption, to come) are to be appended to both. */
+ * both levels (encryption) are appended to both. Each array has room for
+ * every field, two sections and the end. */
 static void
-schema(cfg_opt_t *top, cfg_opt_t *peer)
+schema(cfg_opt_t *top, cfg_opt_t *peer, cfg_opt_t *enc)
 {
 	cfg_opt_t end = CFG_END();
-	size_t i, nt = 0, np = 0;
+	cfg_opt_t encsec = CFG_SEC("encryption", enc, CFGF_NODEFAULT);
+	size_t i, nt = 0, np = 0, ne = 0;
 
 	for (i = 0; i < F__COUNT; i++) {
 		cfg_opt_t o = CFG_STR(fields[i].name, NULL, CFGF_NODEFAULT);
@@ -456,12 +747,20 @@ schema(cfg_opt_t *top, cfg_opt_t *peer)
 			top[nt++] = o;
 		if (fields[i].where & AT_PEER)
 			peer[np++] = o;
+		if (fields[i].where & AT_ENC) {
+			o.validcb = on_enc_value;
+			enc[ne++] = o;
+		}
 	}
+	enc[ne] = end;
+	encsec.validcb = on_enc;
+	peer[np++] = encsec;
 	peer[np] = end;
 	top[nt] = (cfg_opt_t)CFG_SEC("peer", peer,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES);
 	top[nt].validcb = on_peer;
-	top[nt + 1] = end;
+	top[nt + 1] = encsec;
+	top[nt + 2] = end;
 }
 
 /* Reads the whole file: libconfuse's flex scanner exits the process on
@@ -575,11 +874,11 @@ prescan(char *s)
 static int
 parse(struct loadctx *ctx, char *buf)
 {
-	cfg_opt_t top[F__COUNT + 2], peer[F__COUNT + 1];
+	cfg_opt_t top[F__COUNT + 3], peer[F__COUNT + 3], enc[F__COUNT + 3];
 	int rc, open;
 
 	open = prescan(buf);
-	schema(top, peer);
+	schema(top, peer, enc);
 	if ((ctx->root = cfg_init(top, CFGF_NONE)) == NULL)
 		return fail(0, "%s", strerror(errno));
 	cfg_set_error_function(ctx->root, on_error);
@@ -592,17 +891,6 @@ parse(struct loadctx *ctx, char *buf)
 	if (open != 0)
 		return fail(open, "this '{' is never closed");
 	return 0;
-}
-
-static int
-exclusive(struct loadctx *ctx, enum field_id a, enum field_id b)
-{
-	int la = ctx->line[a], lb = ctx->line[b];
-
-	if (la == 0 || lb == 0)
-		return 0;
-	return fail(la > lb ? la : lb, "%s and %s are mutually exclusive",
-	    fields[a].name, fields[b].name);
 }
 
 /*
@@ -648,7 +936,8 @@ check_peer(struct loadctx *ctx, const struct level *top, size_t i)
 	const struct peer_config *first = &ctx->peers[0].pc;
 	struct wpeer *p = &ctx->peers[i];
 	const struct ovt_addr *r = &p->pc.remote;
-	struct level own = { &p->pc, &p->pc.tun, p->line, p->pc.line };
+	struct level own = { &p->pc, &p->pc.tun, p->line, p->pc.line,
+	    &p->pc.enc, &p->eb };
 	int line = p->line[F_REMOTE];
 	char a[INET6_ADDRSTRLEN];
 	size_t j;
@@ -674,6 +963,44 @@ check_peer(struct loadctx *ctx, const struct level *top, size_t i)
 	return 0;
 }
 
+/*
+ * A peer without a block of its own takes the top-level one (disabled
+ * when there is none). The daemon listens for key exchanges on a single
+ * port (per family), so every encrypted peer must use the same
+ * handshake_port. Unencrypted peers do not count.
+ */
+static int
+peer_encryption(struct loadctx *ctx)
+{
+	const struct wpeer *first = NULL, *p;
+	size_t i;
+	int line;
+
+	for (i = 0; i < ctx->npeers; i++) {
+		p = &ctx->peers[i];
+		if (p->eb.line == 0)
+			ctx->peers[i].pc.enc = ctx->conf->enc;
+		if (!p->pc.enc.enabled)
+			continue;
+		if (first == NULL)
+			first = p;
+		if (p->pc.enc.handshake_port == first->pc.enc.handshake_port)
+			continue;
+		if (p->eb.line != 0)
+			line = p->line[F_HANDSHAKE_PORT] ?
+			    p->line[F_HANDSHAKE_PORT] : p->eb.line;
+		else
+			line = ctx->line[F_HANDSHAKE_PORT] ?
+			    ctx->line[F_HANDSHAKE_PORT] : ctx->eb.line;
+		return fail(line, "peer '%s' would use handshake_port %u but "
+		    "peer '%s' (line %d) uses %u: all encrypted peers must "
+		    "use one", p->pc.name, p->pc.enc.handshake_port,
+		    first->pc.name, first->pc.line,
+		    first->pc.enc.handshake_port);
+	}
+	return 0;
+}
+
 /* Checks across options, once the whole file is read. No peer at all is
  * fine: the daemon then waits for a reload. */
 static int
@@ -682,12 +1009,13 @@ finish(struct loadctx *ctx)
 	struct config *conf = ctx->conf;
 	struct tunnel_params builtin = { .encap = ENCAP_VXLAN };
 	int none[F__COUNT] = { 0 };
-	struct level base = { NULL, &builtin, none, 0 };
-	struct level top = { conf, &conf->tun, ctx->line, 0 };
+	struct level base = { NULL, &builtin, none, 0, NULL, NULL };
+	struct level top = { conf, &conf->tun, ctx->line, 0, &conf->enc,
+	    &ctx->eb };
 	size_t i;
 
-	if (exclusive(ctx, F_BRIDGE, F_NETNS) == -1 ||
-	    exclusive(ctx, F_BRIDGE, F_ADDRESS) == -1)
+	if (exclusive(ctx->line, F_BRIDGE, F_NETNS) == -1 ||
+	    exclusive(ctx->line, F_BRIDGE, F_ADDRESS) == -1)
 		return -1;
 	if (conf->address.family == AF_INET6 && ctx->line[F_MTU] != 0 &&
 	    conf->mtu < 1280)
@@ -699,6 +1027,8 @@ finish(struct loadctx *ctx)
 		if (check_peer(ctx, &top, i) == -1)
 			return -1;
 	}
+	if (peer_encryption(ctx) == -1)
+		return -1;
 	if (ctx->npeers == 0)
 		return 0;
 	if ((conf->peers = calloc(ctx->npeers, sizeof(*conf->peers))) == NULL)
@@ -729,6 +1059,7 @@ load(struct loadctx *ctx)
 	if ((buf = slurp(ctx->path)) == NULL)
 		return -1;
 	rc = parse(ctx, buf);
+	sodium_memzero(buf, strlen(buf));	/* it may hold a psk */
 	free(buf);
 	return rc == 0 ? finish(ctx) : -1;
 }
@@ -752,6 +1083,8 @@ config_load(const char *path, char *err, size_t errlen)
 	}
 	cur = NULL;
 	config_free(ctx.conf);
+	if (ctx.peers != NULL)
+		sodium_memzero(ctx.peers, ctx.peercap * sizeof(*ctx.peers));
 	free(ctx.peers);
 	return conf;
 }
@@ -761,6 +1094,11 @@ config_free(struct config *conf)
 {
 	if (conf == NULL)
 		return;
+	/* Wipes the keys, and the rest with them. */
+	if (conf->peers != NULL)
+		sodium_memzero(conf->peers,
+		    conf->n_peers * sizeof(*conf->peers));
 	free(conf->peers);
+	sodium_memzero(conf, sizeof(*conf));
 	free(conf);
 }

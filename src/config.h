@@ -29,6 +29,34 @@ struct tunnel_params {
 	uint16_t	port;		/* UDP port; 0 for gretap */
 };
 
+/* How the encrypted tunnels of a peer carry ESP. */
+enum esp_transport {
+	ESP_TRANSPORT_IP,	/* ESP as IP protocol 50 */
+	ESP_TRANSPORT_UDP,	/* ESP-in-UDP, RFC 3948, port 4500 */
+};
+
+enum esp_cipher_choice {
+	CIPHER_CHACHA20_POLY1305,
+	CIPHER_AES256_GCM,
+};
+
+/* An encryption { } block: at the top level for every peer, or inside a
+ * peer block, where it replaces the top-level one as a whole. */
+struct encryption_params {
+	bool			 enabled;	/* a block applies */
+	char			 psk[256];	/* passphrase, from psk or psk_file */
+	enum esp_cipher_choice	 cipher;
+	enum esp_transport	 transport;
+	unsigned		 rekey_after;	/* seconds, 10..86400 */
+	unsigned		 replay_window;	/* packets, 64..8192 */
+	uint16_t		 handshake_port;	/* UDP, default 4797 */
+};
+
+#define CONFIG_DEFAULT_REKEY		3600
+#define CONFIG_DEFAULT_REPLAY_WINDOW	1024
+#define CONFIG_DEFAULT_HANDSHAKE_PORT	4797
+#define ESP_UDP_PORT			4500
+
 /* An underlay address: the family says which member is valid. */
 struct ovt_addr {
 	sa_family_t	family;		/* AF_INET or AF_INET6, 0 = unset */
@@ -42,6 +70,7 @@ struct peer_config {
 	char			name[64];
 	struct ovt_addr		remote;
 	struct tunnel_params	tun;
+	struct encryption_params enc;	/* effective: own block or inherited */
 	int			line;	/* where the peer block starts */
 };
 
@@ -58,6 +87,8 @@ struct config {
 	char			control[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	unsigned		mac_aging;	/* seconds */
 	unsigned		mac_table_size;
+	struct encryption_params enc;		/* the top-level block */
+	char			keylog[4096];	/* "" = off (debugging aid) */
 	struct peer_config	*peers;
 	size_t			 n_peers;
 };

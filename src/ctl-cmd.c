@@ -9,10 +9,15 @@
 #include "emit.h"
 #include "fdb.h"
 #include "ovtund.h"
+#include "session.h"
+
+#include <sodium.h>
 
 static const char *
 peer_state(const struct peer *p, uint64_t now, uint64_t aging_ms)
 {
+	if (p->session != NULL)
+		return session_state_name(p->session->state);
 	/* Without keepalives, a peer counts as active while it has been
 	 * heard from within one MAC aging time. */
 	if (p->c.last_rx_ms == 0)
@@ -34,7 +39,7 @@ emit_age(struct emit *e, const char *key, uint64_t then, uint64_t now)
 }
 
 static int
-cmd_peers(struct daemon *d, struct emit *e)
+cmd_peers(struct daemon *d, struct emit *e, uint32_t flags)
 {
 	uint64_t now = clock_ms();
 	char abuf[INET6_ADDRSTRLEN];
@@ -92,7 +97,7 @@ emit_fdb_entry(const struct fdb_entry *ent, void *arg)
 }
 
 static int
-cmd_fdb(struct daemon *d, struct emit *e)
+cmd_fdb(struct daemon *d, struct emit *e, uint32_t flags)
 {
 	struct fdb_walk w = { e, clock_ms() };
 
@@ -105,7 +110,7 @@ cmd_fdb(struct daemon *d, struct emit *e)
 }
 
 static int
-cmd_stats(struct daemon *d, struct emit *e)
+cmd_stats(struct daemon *d, struct emit *e, uint32_t flags)
 {
 	const struct dp_counters *c = &d->dp.c;
 	const struct fdb_stats *fs = fdb_stats(d->fdb);
@@ -138,7 +143,7 @@ cmd_stats(struct daemon *d, struct emit *e)
 }
 
 static int
-cmd_show(struct daemon *d, struct emit *e)
+cmd_show(struct daemon *d, struct emit *e, uint32_t flags)
 {
 	const struct config *cfg = d->cfg;
 	char abuf[INET6_ADDRSTRLEN], prefix[INET6_ADDRSTRLEN + 8];
@@ -174,7 +179,7 @@ cmd_show(struct daemon *d, struct emit *e)
 }
 
 static int
-cmd_reload(struct daemon *d, struct emit *e)
+cmd_reload(struct daemon *d, struct emit *e, uint32_t flags)
 {
 	char msg[512];
 	int ret = daemon_reload(d, msg, sizeof(msg));
@@ -185,12 +190,72 @@ cmd_reload(struct daemon *d, struct emit *e)
 	return ret < 0 ? -EINVAL : 0;
 }
 
+static const char *
+sa_role(const struct session *s, const struct session_sa *ss)
+{
+	if (ss->inbound)
+		return "in";
+	return ss->sa == s->tx ? "out" : "out-staged";
+}
+
+static void
+emit_sa(struct emit *e, const struct peer *p, const struct session_sa *ss,
+    uint64_t now, bool keys)
+{
+	const struct session *s = p->session;
+	const struct esp_stats *st = &ss->sa->stats;
+	char spi[11], hex[2 * ESP_KEYMAT_LEN + 1];
+
+	snprintf(spi, sizeof(spi), "0x%08x", ss->sa->spi);
+	emit_object_begin(e, NULL);
+	emit_str(e, "peer", p->cfg.name);
+	emit_str(e, "dir", sa_role(s, ss));
+	emit_str(e, "spi", spi);
+	emit_str(e, "cipher", ss->sa->cipher == ESP_AES256_GCM ?
+	    "aes256-gcm" : "chacha20-poly1305");
+	emit_u64(e, "age_s", (now - ss->created_ms) / 1000);
+	emit_u64(e, "packets", st->packets);
+	emit_u64(e, "bytes", st->bytes);
+	emit_u64(e, "replay_drops", st->replay_drops);
+	emit_u64(e, "auth_drops", st->auth_drops);
+	emit_u64(e, "rekey_in_s", ss->sa == s->tx ?
+	    session_rekey_in(s, now) / 1000 : 0);
+	if (keys) {
+		sodium_bin2hex(hex, sizeof(hex), ss->keymat, ESP_KEYMAT_LEN);
+		emit_str(e, "key_salt", hex);
+		sodium_memzero(hex, sizeof(hex));
+	}
+	emit_object_end(e);
+}
+
+static int
+cmd_sa(struct daemon *d, struct emit *e, uint32_t flags)
+{
+	uint64_t now = clock_ms();
+
+	emit_object_begin(e, NULL);
+	emit_list_begin(e, "sas");
+	for (size_t i = 0; i < d->peers.n; i++) {
+		const struct peer *p = &d->peers.peers[i];
+
+		for (unsigned j = 0; p->session != NULL &&
+		    j < SESSION_SAS_MAX; j++)
+			if (p->session->sas[j].sa != NULL)
+				emit_sa(e, p, &p->session->sas[j], now,
+				    flags & CTL_FLAG_KEYS);
+	}
+	emit_list_end(e);
+	emit_object_end(e);
+	return 0;
+}
+
 static ctl_handler *const handlers[CTL__COUNT] = {
 	[CTL_PEERS] = cmd_peers,
 	[CTL_FDB] = cmd_fdb,
 	[CTL_STATS] = cmd_stats,
 	[CTL_SHOW] = cmd_show,
 	[CTL_RELOAD] = cmd_reload,
+	[CTL_SA] = cmd_sa,
 };
 
 ctl_handler *

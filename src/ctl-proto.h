@@ -18,10 +18,12 @@ enum ctl_command {
 	CTL_STATS,
 	CTL_SHOW,
 	CTL_RELOAD,
+	CTL_SA,
 	CTL__COUNT,
 };
 
 #define CTL_FLAG_JSON		0x1
+#define CTL_FLAG_KEYS		0x2	/* sa: include the keys */
 
 struct ctl_request {
 	uint32_t	magic;
@@ -72,6 +74,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "stats", CTL_STATS, "counters, including every drop reason" },
 	{ "show",  CTL_SHOW,  "effective configuration and TAP state" },
 	{ "reload", CTL_RELOAD, "re-read the configuration file (as SIGHUP)" },
+	{ "sa",    CTL_SA,    "ESP SAs; --keys adds their keys (debugging)" },
 };
 #define CTL_N_VERBS	(sizeof(ctl_verbs) / sizeof(ctl_verbs[0]))
 

@@ -102,7 +102,7 @@ client_run(struct ctl_client *c, const struct ctl_request *req)
 		client_error(c, CTL_ERR_FAILED, "out of memory");
 		return;
 	}
-	ret = handler(c->srv->d, e);
+	ret = handler(c->srv->d, e, req->flags);
 	emit_free(e);
 	/* A failing handler may have said why; if not, errno says it. */
 	if (ret < 0 && evbuffer_get_length(body) == 0)

@@ -4,6 +4,7 @@
 #define OVT_CTL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct daemon;
 struct emit;
@@ -18,7 +19,7 @@ void		 ctl_close(struct ctl_server *);
 
 /* One handler per command (ctl-cmd.c); 0 or a negative errno, with the
  * reason in the output when the handler can say more than errno. */
-typedef int	 ctl_handler(struct daemon *, struct emit *);
+typedef int	 ctl_handler(struct daemon *, struct emit *, uint32_t flags);
 ctl_handler	*ctl_handler_for(unsigned command);
 
 #endif

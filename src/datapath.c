@@ -1,13 +1,17 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "codec.h"
+#include "csum.h"
 #include "datapath.h"
 #include "fdb.h"
 #include "log.h"
 #include "peer.h"
+#include "session.h"
 #include "tap.h"
 #include "wire.h"
 
@@ -95,29 +99,169 @@ decap(struct pkt *p, const struct tunnel_params *tun)
 	return DROP_NONE;
 }
 
-/* Wraps p for peer and queues it; p stays owned by the batch until the
- * flush at the end of it. */
+/* Queues p on s, which joins the list of sockets to flush. */
 static void
-dp_send(struct datapath *dp, struct peer *peer, struct pkt *p, uint64_t now)
+dp_sock_queue(struct datapath *dp, struct sock *s, struct pkt *p,
+    const struct sockaddr_storage *dst, socklen_t dst_len)
 {
-	size_t inner = p->len;
-
-	if (encap(p, &peer->cfg.tun) < 0) {
-		dp_drop(dp, DROP_NO_HEADROOM);
-		return;
+	if (!s->pending) {
+		s->pending = true;
+		s->next_pending = dp->pending;
+		dp->pending = s;
 	}
+	dp->c.drops[DROP_TX_ERROR] += sock_queue(s, p,
+	    (const struct sockaddr *)dst, dst_len);
+}
+
+/* Hands a finished packet to the peer's socket; p stays owned by the
+ * batch until the flush at the end of it. */
+static void
+dp_queue(struct datapath *dp, struct peer *peer, struct pkt *p,
+    size_t inner, uint64_t now)
+{
 	peer->c.tx_packets++;
 	peer->c.tx_bytes += inner;
 	peer->c.last_tx_ms = now;
 	dp->c.sock_tx_packets++;
 	dp->c.sock_tx_bytes += p->len;
-	if (!peer->sock->pending) {
-		peer->sock->pending = true;
-		peer->sock->next_pending = dp->pending;
-		dp->pending = peer->sock;
+	dp_sock_queue(dp, peer->sock, p, &peer->dst, peer->dst_len);
+}
+
+/* A buffer for a packet the batch did not bring: a flood copy, a
+ * handshake message, a keepalive. When the pool runs dry, what is queued
+ * goes out first. */
+static struct pkt *
+dp_scratch(struct datapath *dp)
+{
+	if (dp->n_flood == SOCK_BATCH)
+		dp_flush(dp);
+	return dp->flood[dp->n_flood++];
+}
+
+/* ESP transport mode protects what the kernel would otherwise have
+ * added: for VXLAN and Geneve, the UDP header. Its checksum covers the
+ * outer addresses, as RFC 768 and RFC 8200 require. */
+static int
+udp_push(struct pkt *p, const struct peer *peer)
+{
+	const struct ovt_addr *src = &peer->src, *dst = &peer->cfg.remote;
+	size_t alen = dst->family == AF_INET6 ? 16 : 4;
+	uint16_t port = peer->cfg.tun.port;
+	uint8_t pseudo[4];
+	uint8_t *h;
+	uint64_t sum;
+	uint16_t csum;
+
+	if (p->len + UDP_HLEN > 0xffff || (h = pkt_push(p, UDP_HLEN)) == NULL)
+		return -ENOSPC;
+	be16_put(h, port);
+	be16_put(h + 2, port);
+	be16_put(h + 4, (uint16_t)p->len);
+	be16_put(h + 6, 0);
+	be16_put(pseudo, IPPROTO_UDP);
+	be16_put(pseudo + 2, (uint16_t)p->len);
+	sum = csum_partial((const uint8_t *)&src->v4, alen, 0);
+	sum = csum_partial((const uint8_t *)&dst->v4, alen, sum);
+	sum = csum_partial(pseudo, sizeof(pseudo), sum);
+	csum = (uint16_t)~csum_fold(csum_partial(h, p->len, sum));
+	be16_put(h + 6, csum != 0 ? csum : 0xffff);
+	return 0;
+}
+
+static void dp_session_out(struct datapath *, struct peer *,
+    struct session_out *, uint64_t);
+
+/* Encrypted peers: encap, the UDP header where the encap rides on UDP,
+ * then ESP. Without keys yet the frame waits and a handshake starts. */
+static void
+dp_send_sealed(struct datapath *dp, struct peer *peer, struct pkt *p,
+    uint64_t now)
+{
+	struct session *s = peer->session;
+	size_t inner = p->len;
+	bool gre = peer->cfg.tun.encap == ENCAP_GRETAP;
+	int ret;
+
+	if (s->tx == NULL) {
+		struct session_out out = { 0 };
+
+		if (!session_enqueue(s, p))
+			dp_drop(dp, DROP_QUEUE_FULL);
+		session_kick(s, now, &out);
+		dp_session_out(dp, peer, &out, now);
+		return;
 	}
-	dp->c.drops[DROP_TX_ERROR] += sock_queue(peer->sock, p,
-	    (const struct sockaddr *)&peer->dst, peer->dst_len);
+	if (encap(p, &peer->cfg.tun) < 0 || (!gre && udp_push(p, peer) < 0)) {
+		dp_drop(dp, DROP_NO_HEADROOM);
+		return;
+	}
+	ret = session_seal(s, p, gre ? IPPROTO_GRE_ : IPPROTO_UDP, now);
+	if (ret < 0) {
+		dp_drop(dp, DROP_NO_HEADROOM);
+		return;
+	}
+	dp_queue(dp, peer, p, inner, now);
+}
+
+/* Wraps p for peer and queues it. */
+static void
+dp_send(struct datapath *dp, struct peer *peer, struct pkt *p, uint64_t now)
+{
+	size_t inner = p->len;
+
+	if (peer->session != NULL) {
+		dp_send_sealed(dp, peer, p, now);
+		return;
+	}
+	if (encap(p, &peer->cfg.tun) < 0) {
+		dp_drop(dp, DROP_NO_HEADROOM);
+		return;
+	}
+	dp_queue(dp, peer, p, inner, now);
+}
+
+/* An ESP dummy packet (RFC 4303 section 2.6, next header 59): keeps an
+ * idle tunnel's dead peer detection fed and confirms new keys. */
+static void
+dp_send_keepalive(struct datapath *dp, struct peer *peer, uint64_t now)
+{
+	struct pkt *p = dp_scratch(dp);
+
+	pkt_reset(p);
+	if (session_seal(peer->session, p, IPPROTO_NONE, now) < 0)
+		return;
+	peer->session->stats.keepalives_tx++;
+	dp_queue(dp, peer, p, 0, now);
+}
+
+/* Carries out what a session call asked for. */
+static void
+dp_session_out(struct datapath *dp, struct peer *peer,
+    struct session_out *out, uint64_t now)
+{
+	struct session *s = peer->session;
+	bool sent = false;
+	struct pkt *p;
+
+	if (out->unanswered)
+		log_warn("peer %s: no answer to the key exchange; the psk "
+		    "differs, or the peer is down", peer->cfg.name);
+	for (unsigned i = 0; i < out->n_new_sas && dp->keylog != NULL; i++)
+		dp->keylog(dp->keylog_arg, peer, out->new_sas[i]);
+	if (out->hs_len > 0) {
+		p = dp_scratch(dp);
+		pkt_set(p, out->hs_msg, out->hs_len);
+		dp_sock_queue(dp, peer->hs_sock, p, &peer->hs_dst,
+		    peer->hs_dst_len);
+	}
+	if (out->keys_ready && s->tx != NULL) {
+		while ((p = session_dequeue(s)) != NULL) {
+			dp_send_sealed(dp, peer, p, now);
+			sent = true;
+		}
+	}
+	if (out->keepalive && !sent && s->tx != NULL)
+		dp_send_keepalive(dp, peer, now);
 }
 
 /* Head-end replication: a copy for every peer but the last, which takes
@@ -134,11 +278,8 @@ dp_flood(struct datapath *dp, struct pkt *p, uint64_t now)
 	}
 	dp->c.flooded++;
 	for (size_t i = 0; i + 1 < t->n; i++) {
-		struct pkt *copy;
+		struct pkt *copy = dp_scratch(dp);
 
-		if (dp->n_flood == SOCK_BATCH)
-			dp_flush(dp);
-		copy = dp->flood[dp->n_flood++];
 		pkt_set(copy, p->data, p->len);
 		dp_send(dp, &t->peers[i], copy, now);
 	}
@@ -221,6 +362,99 @@ dp_tap_readable(struct datapath *dp, uint64_t now)
 	return ret;
 }
 
+/* The common end of every receive path: a decapsulated frame from peer
+ * goes to the TAP, and its source MAC is learned behind the peer. */
+static enum drop_reason
+dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
+    uint64_t now)
+{
+	enum drop_reason why;
+
+	if ((why = dp_check_frame(dp, p)) != DROP_NONE)
+		return why;
+	peer->c.rx_packets++;
+	peer->c.rx_bytes += p->len;
+	peer->c.last_rx_ms = now;
+	fdb_learn(dp->fdb, p->data + 6, peer, now);
+	if (write(dp->tap->fd, p->data, p->len) < 0) {
+		log_rl(LOG_WARNING, "%s: write: %m", dp->tap->name);
+		return DROP_TAP_WRITE_ERROR;
+	}
+	dp->c.tap_tx_packets++;
+	dp->c.tap_tx_bytes += p->len;
+	return DROP_NONE;
+}
+
+static enum drop_reason
+dp_rx_tunnel(struct datapath *dp, const struct sock *s, struct peer *peer,
+    struct pkt *p, uint64_t now)
+{
+	enum drop_reason why;
+
+	if (peer->session != NULL)
+		return DROP_NOT_ENCRYPTED;
+	if ((s->kind == SOCK_GRE) != (peer->cfg.tun.encap == ENCAP_GRETAP) ||
+	    (s->kind == SOCK_UDP && s->port != peer->cfg.tun.port))
+		return DROP_WRONG_ENCAP;
+	if ((why = decap(p, &peer->cfg.tun)) != DROP_NONE)
+		return why;
+	return dp_deliver(dp, peer, p, now);
+}
+
+/* Strips the UDP header ESP protected; it must be the peer's port. */
+static enum drop_reason
+udp_pull(struct pkt *p, const struct peer *peer)
+{
+	if (p->len < UDP_HLEN)
+		return DROP_TOO_SHORT;
+	if (be16_get(p->data + 2) != peer->cfg.tun.port ||
+	    be16_get(p->data + 4) != p->len)
+		return DROP_WRONG_ENCAP;
+	pkt_pull(p, UDP_HLEN);
+	return DROP_NONE;
+}
+
+static enum drop_reason
+dp_rx_esp(struct datapath *dp, struct peer *peer, struct pkt *p,
+    uint64_t now)
+{
+	struct session_out out = { 0 };
+	enum drop_reason why;
+	uint8_t next_header;
+	bool gre = peer->cfg.tun.encap == ENCAP_GRETAP;
+
+	if (peer->session == NULL)
+		return DROP_WRONG_ENCAP;
+	why = session_open(peer->session, p, &next_header, now, &out);
+	dp_session_out(dp, peer, &out, now);
+	if (why != DROP_NONE || next_header == IPPROTO_NONE)
+		return why;
+	if (next_header != (gre ? IPPROTO_GRE_ : IPPROTO_UDP))
+		return DROP_WRONG_ENCAP;
+	if (!gre && (why = udp_pull(p, peer)) != DROP_NONE)
+		return why;
+	if ((why = decap(p, &peer->cfg.tun)) != DROP_NONE)
+		return why;
+	return dp_deliver(dp, peer, p, now);
+}
+
+static enum drop_reason
+dp_rx_handshake(struct datapath *dp, struct peer *peer, struct pkt *p,
+    uint64_t now)
+{
+	struct session_out out = { 0 };
+	enum drop_reason why;
+
+	if (peer->session == NULL)
+		return DROP_NOT_ENCRYPTED;
+	why = session_handshake(peer->session, p->data, p->len, now, &out);
+	if (why == DROP_HS_AUTH_FAILED)
+		log_rl(LOG_WARNING, "peer %s: key exchange failed to "
+		    "authenticate; the psk differs", peer->cfg.name);
+	dp_session_out(dp, peer, &out, now);
+	return why;
+}
+
 static enum drop_reason
 dp_from_peer(struct datapath *dp, struct sock *s, struct pkt *p,
     const struct sock_rx *meta, uint64_t now)
@@ -234,28 +468,20 @@ dp_from_peer(struct datapath *dp, struct sock *s, struct pkt *p,
 		return why;
 	if ((peer = peer_lookup(dp->peers, &meta->src)) == NULL)
 		return DROP_UNKNOWN_PEER;
-	if ((s->kind == SOCK_GRE) != (peer->cfg.tun.encap == ENCAP_GRETAP) ||
-	    (s->kind == SOCK_UDP && s->port != peer->cfg.tun.port)) {
+	switch (s->role) {
+	case ROLE_TUNNEL:
+		why = dp_rx_tunnel(dp, s, peer, p, now);
+		break;
+	case ROLE_ESP:
+		why = dp_rx_esp(dp, peer, p, now);
+		break;
+	case ROLE_HANDSHAKE:
+		why = dp_rx_handshake(dp, peer, p, now);
+		break;
+	}
+	if (why != DROP_NONE)
 		peer->c.rx_drops++;
-		return DROP_WRONG_ENCAP;
-	}
-	if ((why = decap(p, &peer->cfg.tun)) == DROP_NONE)
-		why = dp_check_frame(dp, p);
-	if (why != DROP_NONE) {
-		peer->c.rx_drops++;
-		return why;
-	}
-	peer->c.rx_packets++;
-	peer->c.rx_bytes += p->len;
-	peer->c.last_rx_ms = now;
-	fdb_learn(dp->fdb, p->data + 6, peer, now);
-	if (write(dp->tap->fd, p->data, p->len) < 0) {
-		log_rl(LOG_WARNING, "%s: write: %m", dp->tap->name);
-		return DROP_TAP_WRITE_ERROR;
-	}
-	dp->c.tap_tx_packets++;
-	dp->c.tap_tx_bytes += p->len;
-	return DROP_NONE;
+	return why;
 }
 
 void
@@ -276,4 +502,36 @@ dp_sock_readable(struct datapath *dp, struct sock *s, uint64_t now)
 		if (why != DROP_NONE)
 			dp_drop(dp, why);
 	}
+	/* Replies and frames released by new keys. */
+	dp_flush(dp);
+}
+
+void
+dp_timer(struct datapath *dp, uint64_t now)
+{
+	for (size_t i = 0; i < dp->peers->n; i++) {
+		struct peer *peer = &dp->peers->peers[i];
+		struct session_out out = { 0 };
+
+		if (peer->session == NULL)
+			continue;
+		session_timer(peer->session, now, &out);
+		dp_session_out(dp, peer, &out, now);
+	}
+	dp_flush(dp);
+}
+
+void
+dp_start_sessions(struct datapath *dp, uint64_t now)
+{
+	for (size_t i = 0; i < dp->peers->n; i++) {
+		struct peer *peer = &dp->peers->peers[i];
+		struct session_out out = { 0 };
+
+		if (peer->session == NULL || peer->session->tx != NULL)
+			continue;
+		session_kick(peer->session, now, &out);
+		dp_session_out(dp, peer, &out, now);
+	}
+	dp_flush(dp);
 }

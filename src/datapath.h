@@ -14,7 +14,9 @@
 #include "pkt.h"
 #include "socket.h"
 
+struct session_sa;
 struct fdb;
+struct peer;
 struct peer_table;
 struct tap;
 
@@ -39,6 +41,10 @@ struct datapath {
 	struct sock_rx		 rx_meta[SOCK_BATCH];
 	struct pkt		*flood[SOCK_BATCH];	/* per-peer copies */
 	unsigned		 n_flood;
+	/* Called for every new SA when a key log is configured. */
+	void			(*keylog)(void *, const struct peer *,
+				    const struct session_sa *);
+	void			*keylog_arg;
 };
 
 int	dp_init(struct datapath *);
@@ -46,5 +52,9 @@ void	dp_free(struct datapath *);
 /* Returns 0, or a negative errno when the TAP is gone for good. */
 int	dp_tap_readable(struct datapath *, uint64_t now_ms);
 void	dp_sock_readable(struct datapath *, struct sock *, uint64_t now_ms);
+/* Handshake retransmissions, rekeying, keepalives: every tick. */
+void	dp_timer(struct datapath *, uint64_t now_ms);
+/* Starts the key exchange with every encrypted peer that has no keys. */
+void	dp_start_sessions(struct datapath *, uint64_t now_ms);
 
 #endif

@@ -33,7 +33,10 @@
 	X(HS_MALFORMED,		"handshake_malformed")			\
 	X(HS_AUTH_FAILED,	"handshake_auth_failed")		\
 	X(HS_REPLAY,		"handshake_replay")			\
-	X(HS_STALE,		"handshake_stale")
+	X(HS_STALE,		"handshake_stale")			\
+	X(HS_RATE_LIMITED,	"handshake_rate_limited")		\
+	X(NOT_ENCRYPTED,	"not_encrypted")			\
+	X(QUEUE_FULL,		"key_wait_queue_full")
 
 enum drop_reason {
 #define DROP_ENUM(id, name)	DROP_##id,

@@ -4,6 +4,7 @@
 
 #include "byteorder.h"
 #include "codec.h"
+#include "csum.h"
 #include "wire.h"
 
 /* RFC 2784 §2.3: a receiver that does not implement RFC 1701 discards
@@ -26,24 +27,6 @@ gre_encap(struct pkt *p, bool has_key, uint32_t key)
 	if (has_key)
 		be32_put(h + GRE_HLEN_BASE, key);
 	return 0;
-}
-
-/* The Internet checksum (RFC 1071) of b, which is correct when the
- * one's complement sum of all its 16-bit words, checksum included, is
- * all ones. An odd trailing byte is padded with zero. */
-static bool
-inet_csum_ok(const uint8_t *b, size_t len)
-{
-	uint64_t sum = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += be16_get(b + i);
-	if (i < len)
-		sum += (uint32_t)b[i] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
 }
 
 /* Validates before stripping anything: on failure p and hdr are left
@@ -74,7 +57,7 @@ gre_decap(struct pkt *p, struct tunnel_hdr *hdr)
 		hlen += GRE_HLEN_OPT;
 	if (p->len < hlen)
 		return DROP_TOO_SHORT;
-	if ((flags & GRE_FLAG_C) && !inet_csum_ok(h, p->len))
+	if ((flags & GRE_FLAG_C) && csum_fold(csum_partial(h, p->len, 0)) != 0xffff)
 		return DROP_BAD_CHECKSUM;
 
 	/* Checksum and Reserved1 are skipped; Reserved1 is ignored. */

@@ -82,6 +82,7 @@ struct hs_peer {
 	uint8_t		 h0_init[32];		/* after the pre-messages */
 	uint8_t		 h0_resp[32];
 	uint8_t		 instance[ID_LEN];	/* tells our reflections */
+	uint8_t		 pending_msg[HS_INIT_LEN];	/* as sent, to resend */
 	uint8_t		 greatest_ts[TS_LEN];	/* newest initiation accepted */
 	uint64_t	 last_ts_ns;		/* newest we sent */
 
@@ -377,6 +378,7 @@ make_initiation(struct hs_peer *hs, uint8_t *out)
 	encrypt_and_hash(n, out + I_PAYLOAD, payload, PAYLOAD_LEN);
 	mac1(out, I_MAC1, sec->mac1_tx);
 	sodium_memzero(sec->dh, sizeof(sec->dh));
+	memcpy(hs->pending_msg, out, HS_INIT_LEN);
 	return 0;
 }
 
@@ -480,11 +482,19 @@ on_initiation(struct hs_peer *hs, uint64_t now, const uint8_t *msg,
 	if (memcmp(payload, hs->greatest_ts, TS_LEN) <= 0)
 		return HS_EV_REPLAY;
 	memcpy(hs->greatest_ts, payload, TS_LEN);
-	/* Both ends initiated: the initiation with the lower ephemeral key
-	 * goes on, and its sender ignores the other one. */
+	/* Both ends initiated: the end with the lower instance id goes on.
+	 * The id is fixed for a daemon's life, so a retransmission (a fresh
+	 * ephemeral key) cannot flip the outcome and make both ends ignore
+	 * each other. The winner resends its initiation as it was, at once:
+	 * the loser may not have seen it (a peer that has answers it again
+	 * as a replay, harmlessly). The trigger passed the PSK's AEAD, and
+	 * the resend is no larger, so this amplifies nothing. */
 	if (hs->pending) {
-		if (memcmp(hs->pending_e, msg + I_EPH, 32) < 0)
+		if (memcmp(hs->instance, payload + TS_LEN, ID_LEN) < 0) {
+			memcpy(out, hs->pending_msg, HS_INIT_LEN);
+			*out_len = HS_INIT_LEN;
 			return HS_EV_NONE;
+		}
 		abandon(hs);
 	}
 	if (make_response(hs, n, msg, out) != 0)

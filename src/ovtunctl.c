@@ -17,7 +17,7 @@
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: ovtunctl [-j] [-s socket] command\n"
+	fprintf(out, "usage: ovtunctl [-j] [-s socket] command [--keys]\n"
 	    "  -j, --json            output JSON\n"
 	    "  -s, --socket PATH     control socket (default "
 	    CONFIG_DEFAULT_CONTROL ")\n"
@@ -101,13 +101,13 @@ copy_reply(int fd, size_t len, FILE *out)
 }
 
 static int
-run(const char *path, const struct ctl_verb *verb, int json)
+run(const char *path, const struct ctl_verb *verb, uint32_t flags)
 {
 	struct ctl_request req = {
 		.magic = CTL_MAGIC,
 		.version = CTL_VERSION,
 		.command = (uint16_t)verb->command,
-		.flags = json ? CTL_FLAG_JSON : 0,
+		.flags = flags,
 	};
 	struct ctl_response rsp;
 	int fd, ret = 1;
@@ -124,7 +124,7 @@ run(const char *path, const struct ctl_verb *verb, int json)
 	    stderr) < 0) {
 		fprintf(stderr, "ovtunctl: %s: answer cut short\n", path);
 	} else {
-		if (json && rsp.status == CTL_OK)
+		if ((flags & CTL_FLAG_JSON) && rsp.status == CTL_OK)
 			putchar('\n');
 		ret = rsp.status == CTL_OK ? 0 : 1;
 	}
@@ -143,12 +143,13 @@ main(int argc, char **argv)
 	};
 	const char *path = CONFIG_DEFAULT_CONTROL;
 	const struct ctl_verb *verb;
-	int ch, json = 0;
+	uint32_t flags = 0;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "+hjs:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
-			json = 1;
+			flags |= CTL_FLAG_JSON;
 			break;
 		case 's':
 			path = optarg;
@@ -161,7 +162,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (argc - optind != 1) {
+	if (argc - optind < 1) {
 		usage(stderr);
 		return 2;
 	}
@@ -171,5 +172,15 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	return run(path, verb, json);
+	/* The one command option: sa --keys. */
+	for (int i = optind + 1; i < argc; i++) {
+		if (verb->command != CTL_SA || strcmp(argv[i], "--keys") != 0) {
+			fprintf(stderr, "ovtunctl: %s: unexpected '%s'\n",
+			    verb->name, argv[i]);
+			usage(stderr);
+			return 2;
+		}
+		flags |= CTL_FLAG_KEYS;
+	}
+	return run(path, verb, flags);
 }

@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 #include <systemd/sd-daemon.h>
 
 #include "clock.h"
 #include "ctl.h"
 #include "fdb.h"
+#include "keylog.h"
 #include "log.h"
 #include "ovtund.h"
 #include "socket.h"
@@ -22,6 +24,9 @@
 
 #define DEFAULT_CONFIG		SYSCONFDIR "/ovtund.conf"
 #define FDB_SWEEP_MS		1000
+/* Handshake retransmissions, rekeying and keepalives are checked this
+ * often; their own timeouts are seconds. */
+#define TICK_MS			100
 #define UNDERLAY_MTU_FALLBACK	1500
 
 struct options {
@@ -92,19 +97,20 @@ derive_mtu(const struct config *cfg)
 		return cfg->mtu;
 	for (size_t i = 0; i < cfg->n_peers; i++) {
 		const struct peer_config *p = &cfg->peers[i];
-		int route = route_mtu(&cfg->local, &p->remote);
+		int route = route_lookup(&cfg->local, &p->remote, NULL);
 		unsigned fit;
 
 		if (route <= 0)
 			route = UNDERLAY_MTU_FALLBACK;
-		fit = (unsigned)route - encap_overhead(&p->tun,
+		fit = (unsigned)route - encap_overhead(&p->tun, &p->enc,
 		    p->remote.family) - 14;
 		if (best == 0 || fit < best)
 			best = fit;
 	}
 	if (best == 0)
 		best = UNDERLAY_MTU_FALLBACK - encap_overhead(&cfg->tun,
-		    cfg->local.family ? cfg->local.family : AF_INET) - 14;
+		    &cfg->enc, cfg->local.family ? cfg->local.family :
+		    AF_INET) - 14;
 	return best;
 }
 
@@ -139,6 +145,14 @@ on_tap(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	dp_timer(&d->dp, clock_ms());
+}
+
+static void
 on_fdb_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -170,11 +184,14 @@ static int
 setup_events(struct daemon *d)
 {
 	static const struct timeval sweep = { FDB_SWEEP_MS / 1000, 0 };
+	static const struct timeval tick = { 0, TICK_MS * 1000 };
 	int ret;
 
 	ret = add_event(d, d->tap.fd, EV_READ | EV_PERSIST, on_tap, d, NULL);
 	if (ret == 0)
 		ret = add_event(d, -1, EV_PERSIST, on_fdb_sweep, d, &sweep);
+	if (ret == 0)
+		ret = add_event(d, -1, EV_PERSIST, on_tick, d, &tick);
 	if (ret == 0)
 		ret = add_event(d, SIGTERM, EV_SIGNAL | EV_PERSIST, on_stop, d,
 		    NULL);
@@ -185,6 +202,18 @@ setup_events(struct daemon *d)
 		ret = add_event(d, SIGHUP, EV_SIGNAL | EV_PERSIST, on_reload,
 		    d, NULL);
 	return ret;
+}
+
+void
+daemon_apply_keylog(struct daemon *d)
+{
+	d->dp.keylog = NULL;
+	d->dp.keylog_arg = d->cfg->keylog;
+	if (d->cfg->keylog[0] == '\0')
+		return;
+	log_warn("keylog %s: writing every ESP key there; a debugging aid "
+	    "that defeats the encryption", d->cfg->keylog);
+	d->dp.keylog = keylog_append;
 }
 
 static int
@@ -203,6 +232,9 @@ setup(struct daemon *d, char *err, size_t errlen)
 	for (size_t i = 0; i < d->peers.n; i++)
 		if (underlay_attach(d, &d->peers.peers[i], err, errlen) < 0)
 			return -1;
+	if (peer_table_start_sessions(&d->peers, &d->peers, cfg, err,
+	    errlen) < 0)
+		return -1;
 	d->fdb = fdb_create(cfg->mac_table_size,
 	    (uint64_t)cfg->mac_aging * 1000);
 	if (d->fdb == NULL || dp_init(&d->dp) < 0) {
@@ -215,6 +247,7 @@ setup(struct daemon *d, char *err, size_t errlen)
 	d->dp.peers = &d->peers;
 	d->dp.fdb = d->fdb;
 	d->dp.frame_max = d->tap.mtu + 14 + 4;
+	daemon_apply_keylog(d);
 	if ((d->ctl = ctl_open(d, cfg->control, err, errlen)) == NULL)
 		return -1;
 	if (setup_events(d) < 0) {
@@ -309,6 +342,10 @@ main(int argc, char **argv)
 	if (parse_options(argc, argv, &o) < 0)
 		return 1;
 	log_init(o.verbosity, 0);
+	if (sodium_init() < 0) {
+		log_err("libsodium failed to initialise");
+		return 1;
+	}
 	if ((d.cfg = config_load(o.config, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		return 1;
@@ -330,6 +367,7 @@ main(int argc, char **argv)
 	report_ready(ready_fd, ok);
 	if (ok) {
 		log_started(&d);
+		dp_start_sessions(&d.dp, clock_ms());
 		sd_notify(0, "READY=1");
 		event_base_dispatch(d.base);
 		sd_notify(0, "STOPPING=1");

@@ -32,6 +32,9 @@ struct daemon {
 	int			 exit_status;	/* main()'s, once the loop ends */
 };
 
+/* Points the data path's key log at the configuration's, if any. */
+void	daemon_apply_keylog(struct daemon *);
+
 /* Re-reads the configuration file and applies it (reload.c). On error the
  * running configuration stays and msg says why; on success msg sums up
  * what changed. */

@@ -1,7 +1,13 @@
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+
+#include <sodium.h>
 #include <string.h>
 
+#include "esp.h"
 #include "peer.h"
+#include "session.h"
 #include "socket.h"
 #include "wire.h"
 
@@ -24,6 +30,16 @@ peer_cmp(const void *a, const void *b)
 	return addr_cmp(&pa->cfg.remote, &pb->cfg.remote);
 }
 
+/* The destination port of a peer's tunnel packets: its encap's, unless
+ * ESP carries them (IP protocol 50 has no ports; ESP-in-UDP uses 4500). */
+static uint16_t
+peer_data_port(const struct peer_config *pc)
+{
+	if (!pc->enc.enabled)
+		return pc->tun.port;
+	return pc->enc.transport == ESP_TRANSPORT_UDP ? ESP_UDP_PORT : 0;
+}
+
 int
 peer_table_init(struct peer_table *t, const struct config *cfg)
 {
@@ -42,7 +58,10 @@ peer_table_init(struct peer_table *t, const struct config *cfg)
 
 		p->cfg = cfg->peers[i];
 		p->dst_len = sockaddr_from(&p->dst, &p->cfg.remote,
-		    p->cfg.tun.port);
+		    peer_data_port(&p->cfg));
+		if (p->cfg.enc.enabled)
+			p->hs_dst_len = sockaddr_from(&p->hs_dst,
+			    &p->cfg.remote, p->cfg.enc.handshake_port);
 		t->by_addr[i] = p;
 	}
 	qsort(t->by_addr, t->n, sizeof(*t->by_addr), peer_cmp);
@@ -52,6 +71,8 @@ peer_table_init(struct peer_table *t, const struct config *cfg)
 void
 peer_table_free(struct peer_table *t)
 {
+	for (size_t i = 0; i < t->n; i++)
+		session_free(t->peers[i].session);
 	free(t->peers);
 	free(t->by_addr);
 	memset(t, 0, sizeof(*t));
@@ -76,17 +97,114 @@ peer_lookup(const struct peer_table *t, const struct ovt_addr *addr)
 }
 
 unsigned
-encap_overhead(const struct tunnel_params *tun, sa_family_t family)
+encap_overhead(const struct tunnel_params *tun,
+    const struct encryption_params *enc, sa_family_t family)
 {
-	unsigned ip = family == AF_INET6 ? IPV6_HLEN : IPV4_HLEN_MIN;
+	unsigned n = family == AF_INET6 ? IPV6_HLEN : IPV4_HLEN_MIN;
 
 	switch (tun->encap) {
 	case ENCAP_GRETAP:
-		return ip + GRE_HLEN_BASE + (tun->has_key ? GRE_HLEN_OPT : 0);
+		n += GRE_HLEN_BASE + (tun->has_key ? GRE_HLEN_OPT : 0);
+		break;
 	case ENCAP_VXLAN:
-		return ip + UDP_HLEN + VXLAN_HLEN;
+		n += UDP_HLEN + VXLAN_HLEN;
+		break;
 	case ENCAP_GENEVE:
-		return ip + UDP_HLEN + GENEVE_HLEN;
+		n += UDP_HLEN + GENEVE_HLEN;
+		break;
 	}
-	return ip;
+	if (enc != NULL && enc->enabled)
+		n += ESP_OVERHEAD_MAX + (enc->transport == ESP_TRANSPORT_UDP ?
+		    UDP_HLEN : 0);
+	return n;
+}
+
+static void
+env_random(void *arg, void *buf, size_t len)
+{
+	randombytes_buf(buf, len);
+}
+
+static uint64_t
+env_realtime_ns(void *arg)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* New inbound SPIs must be unique across all peers: the SPI is how a
+ * packet finds its SA. */
+static bool
+env_spi_in_use(void *arg, uint32_t spi)
+{
+	const struct peer_table *t = arg;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct session *s = t->peers[i].session;
+
+		for (unsigned j = 0; s != NULL && j < SESSION_SAS_MAX; j++)
+			if (s->sas[j].sa != NULL && s->sas[j].sa->spi == spi)
+				return true;
+	}
+	return false;
+}
+
+/* What both ends must agree on, bound into every handshake: a peer set
+ * up for another segment, encap or cipher fails to authenticate rather
+ * than exchanging frames nobody can read. */
+static size_t
+session_context(const struct peer_config *pc, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "encap=%s key=%s%u cipher=%d",
+	    encap_name(pc->tun.encap), pc->tun.has_key ? "" : "none/",
+	    pc->tun.key, (int)pc->enc.cipher);
+
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+int
+peer_table_start_sessions(struct peer_table *t, const struct peer_table *live,
+    const struct config *cfg, char *err, size_t errlen)
+{
+	struct hs_env env = { env_random, env_realtime_ns, env_spi_in_use,
+	    (void *)live };
+	uint8_t *psk = sodium_malloc(HS_KEY_LEN);
+	const char *derived_from = NULL;
+	char ctx[128];
+
+	if (psk == NULL) {
+		snprintf(err, errlen, "out of locked memory for keys");
+		return -1;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		struct peer *p = &t->peers[i];
+
+		if (!p->cfg.enc.enabled || p->session != NULL)
+			continue;
+		/* Argon2id is slow on purpose: derive once per passphrase. */
+		if (derived_from == NULL ||
+		    strcmp(derived_from, p->cfg.enc.psk) != 0) {
+			if (hs_psk_derive(psk, p->cfg.enc.psk) < 0)
+				break;
+			derived_from = p->cfg.enc.psk;
+		}
+		if (route_lookup(&cfg->local, &p->cfg.remote, &p->src) < 0)
+			p->src = cfg->local;
+		p->session = session_new(&p->cfg.enc, psk, ctx,
+		    session_context(&p->cfg, ctx, sizeof(ctx)), &env);
+		if (p->session == NULL)
+			break;
+	}
+	sodium_free(psk);
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->peers[i].cfg.enc.enabled &&
+		    t->peers[i].session == NULL) {
+			snprintf(err, errlen, "peer %s: cannot set up its "
+			    "encryption (out of memory)", t->peers[i].cfg.name);
+			return -1;
+		}
+	}
+	return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "config.h"
 
+struct session;
 struct sock;
 
 struct peer_counters {
@@ -20,10 +21,16 @@ struct peer_counters {
 
 struct peer {
 	struct peer_config	 cfg;
-	struct sockaddr_storage	 dst;
+	struct sockaddr_storage	 dst;		/* where its frames go */
 	socklen_t		 dst_len;
-	struct sock		*sock;		/* where frames to it go out */
+	struct sock		*sock;		/* ... and on which socket */
 	struct peer_counters	 c;
+	/* Encrypted peers only: */
+	struct session		*session;
+	struct sockaddr_storage	 hs_dst;	/* its key exchange port */
+	socklen_t		 hs_dst_len;
+	struct sock		*hs_sock;
+	struct ovt_addr		 src;		/* our address toward it */
 };
 
 struct peer_table {
@@ -33,10 +40,19 @@ struct peer_table {
 };
 
 int		 peer_table_init(struct peer_table *, const struct config *);
+/* Frees the table and the peers' sessions. */
 void		 peer_table_free(struct peer_table *);
+/* Sets up the key exchange of every encrypted peer of t that has none
+ * yet. live is where the daemon's peers are (and stay, across reloads):
+ * new SPIs are checked against its SAs. */
+int		 peer_table_start_sessions(struct peer_table *t,
+		     const struct peer_table *live, const struct config *,
+		     char *err, size_t errlen);
 struct peer	*peer_lookup(const struct peer_table *, const struct ovt_addr *);
 
-/* Bytes a frame grows by on the wire, outer IP header included. */
-unsigned	 encap_overhead(const struct tunnel_params *, sa_family_t);
+/* Bytes a frame grows by on the wire, outer IP header included; ESP's
+ * worst case when enc is enabled. */
+unsigned	 encap_overhead(const struct tunnel_params *,
+		     const struct encryption_params *enc, sa_family_t);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "fdb.h"
 #include "ovtund.h"
 #include "underlay.h"
@@ -35,11 +36,25 @@ restart_only_change(const struct config *a, const struct config *b)
 }
 
 static bool
+same_encryption(const struct encryption_params *a,
+    const struct encryption_params *b)
+{
+	if (a->enabled != b->enabled)
+		return false;
+	return !a->enabled || (strcmp(a->psk, b->psk) == 0 &&
+	    a->cipher == b->cipher && a->transport == b->transport &&
+	    a->rekey_after == b->rekey_after &&
+	    a->replay_window == b->replay_window &&
+	    a->handshake_port == b->handshake_port);
+}
+
+static bool
 same_tunnel(const struct peer_config *a, const struct peer_config *b)
 {
 	return addr_equal(&a->remote, &b->remote) &&
 	    a->tun.encap == b->tun.encap && a->tun.has_key == b->tun.has_key &&
-	    a->tun.key == b->tun.key && a->tun.port == b->tun.port;
+	    a->tun.key == b->tun.key && a->tun.port == b->tun.port &&
+	    same_encryption(&a->enc, &b->enc);
 }
 
 /* old peer index -> its successor in the new table, or NULL. */
@@ -78,12 +93,33 @@ carry_over(struct peer_table *fresh, struct succession *s,
 		} else if (!same_tunnel(&s->old->peers[j].cfg, &p->cfg)) {
 			n->changed++;
 		} else {
+			struct peer *was = &s->old->peers[j];
+
 			n->unchanged++;
-			p->c = s->old->peers[j].c;
-			p->sock = s->old->peers[j].sock;
+			p->c = was->c;
+			p->sock = was->sock;
+			p->hs_sock = was->hs_sock;
+			p->src = was->src;
+			/* The keys move with the peer; the old table must not
+			 * free them. */
+			p->session = was->session;
+			was->session = NULL;
 			s->next[j] = p;
 		}
 	}
+}
+
+/* Sockets and key exchanges for the peers that are new or changed. */
+static int
+attach_new(struct daemon *d, struct peer_table *fresh,
+    const struct config *next, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < fresh->n; i++)
+		if (fresh->peers[i].sock == NULL && underlay_attach(d,
+		    &fresh->peers[i], msg, msglen) < 0)
+			return -1;
+	return peer_table_start_sessions(fresh, &d->peers, next, msg,
+	    msglen);
 }
 
 int
@@ -112,16 +148,19 @@ daemon_reload(struct daemon *d, char *msg, size_t msglen)
 		return -1;
 	}
 	carry_over(&fresh, &s, &n);
-	for (size_t i = 0; i < fresh.n; i++) {
-		if (fresh.peers[i].sock == NULL && underlay_attach(d,
-		    &fresh.peers[i], msg, msglen) < 0) {
-			/* Undo: close what was opened for the new table. */
-			peer_table_free(&fresh);
-			underlay_prune(d);
-			free(s.next);
-			config_free(next);
-			return -1;
+	if (attach_new(d, &fresh, next, msg, msglen) < 0) {
+		/* Undo: give the sessions back, close what was opened. */
+		for (size_t j = 0; j < d->peers.n; j++) {
+			if (s.next[j] == NULL)
+				continue;
+			d->peers.peers[j].session = s.next[j]->session;
+			s.next[j]->session = NULL;
 		}
+		peer_table_free(&fresh);
+		underlay_prune(d);
+		free(s.next);
+		config_free(next);
+		return -1;
 	}
 	fdb_remap(d->fdb, successor, &s);
 	fdb_set_aging(d->fdb, (uint64_t)next->mac_aging * 1000);
@@ -132,6 +171,8 @@ daemon_reload(struct daemon *d, char *msg, size_t msglen)
 	underlay_prune(d);
 	config_free(d->cfg);
 	d->cfg = next;
+	daemon_apply_keylog(d);
+	dp_start_sessions(&d->dp, clock_ms());
 	free(s.next);
 	snprintf(msg, msglen, "%zu peers: %zu added, %zu changed, %zu "
 	    "unchanged, %zu gone", d->peers.n, n.added, n.changed,

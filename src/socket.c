@@ -84,16 +84,17 @@ sock_open(struct sock *s, enum sock_kind kind, const struct ovt_addr *local,
 	s->kind = kind;
 	s->family = local->family;
 	s->port = kind == SOCK_UDP ? port : 0;
-	if (kind == SOCK_GRE)
-		s->fd = socket(s->family, SOCK_RAW | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, IPPROTO_GRE_);
-	else
+	if (kind == SOCK_UDP)
 		s->fd = socket(s->family, SOCK_DGRAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, IPPROTO_UDP);
+	else
+		s->fd = socket(s->family, SOCK_RAW | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, kind == SOCK_GRE ? IPPROTO_GRE_ : IPPROTO_ESP);
 	if (s->fd < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "%s socket: %s", kind == SOCK_GRE ?
-		    "raw GRE" : "UDP", strerror(errno));
+		snprintf(err, errlen, "%s socket: %s", kind == SOCK_UDP ?
+		    "UDP" : kind == SOCK_GRE ? "raw GRE" : "raw ESP",
+		    strerror(errno));
 		return ret;
 	}
 	sock_set_buffers(s->fd);
@@ -200,20 +201,21 @@ sock_strip_outer(const struct sock *s, struct pkt *p)
 {
 	size_t ihl;
 
-	if (s->kind != SOCK_GRE || s->family != AF_INET)
+	if (s->kind == SOCK_UDP || s->family != AF_INET)
 		return DROP_NONE;
 	if (p->len < IPV4_HLEN_MIN)
 		return DROP_TOO_SHORT;
 	ihl = (size_t)(p->data[0] & 0x0f) * 4;
 	if ((p->data[0] >> 4) != 4 || ihl < IPV4_HLEN_MIN || ihl > p->len ||
-	    p->data[9] != IPPROTO_GRE_)
+	    p->data[9] != (s->kind == SOCK_GRE ? IPPROTO_GRE_ : IPPROTO_ESP))
 		return DROP_BAD_OUTER_IP;
 	pkt_pull(p, ihl);
 	return DROP_NONE;
 }
 
 int
-route_mtu(const struct ovt_addr *local, const struct ovt_addr *remote)
+route_lookup(const struct ovt_addr *local, const struct ovt_addr *remote,
+    struct ovt_addr *src)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -236,6 +238,13 @@ route_mtu(const struct ovt_addr *local, const struct ovt_addr *remote)
 	    IPPROTO_IPV6 : IPPROTO_IP, remote->family == AF_INET6 ?
 	    IPV6_MTU : IP_MTU, &mtu, &len) < 0)
 		ret = -errno;
+	len = sizeof(ss);
+	if (ret == 0 && src != NULL) {
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+			ret = -errno;
+		else
+			addr_from_sockaddr(src, &ss);
+	}
 	close(fd);
 	return ret < 0 ? ret : mtu;
 }

@@ -16,13 +16,23 @@
 #define SOCK_BATCH	64
 
 enum sock_kind {
-	SOCK_GRE,
+	SOCK_GRE,	/* raw IP protocol 47 */
 	SOCK_UDP,
+	SOCK_ESP,	/* raw IP protocol 50 */
+};
+
+/* What arrives on a socket: tunnel packets, ESP (raw, or in UDP on port
+ * 4500), or key exchange messages. */
+enum sock_role {
+	ROLE_TUNNEL,
+	ROLE_ESP,
+	ROLE_HANDSHAKE,
 };
 
 struct sock {
 	int		fd;
 	enum sock_kind	kind;
+	enum sock_role	role;
 	sa_family_t	family;
 	uint16_t	port;		/* UDP: the local port */
 	unsigned	n_tx;		/* queued, not yet sent */
@@ -62,9 +72,11 @@ unsigned sock_recv(struct sock *, struct pkt **pkts, struct sock_rx *meta,
 /* A raw IPv4 socket hands over the IP header too: checks and strips it. */
 enum drop_reason sock_strip_outer(const struct sock *, struct pkt *);
 
-/* The MTU of the route from local to remote, as the kernel sees it now;
- * a negative errno when there is no route. Sends nothing. */
-int	route_mtu(const struct ovt_addr *local, const struct ovt_addr *remote);
+/* The MTU of the route from local to remote, as the kernel sees it now,
+ * and (when src is not NULL) the source address it would use; a negative
+ * errno when there is no route. Sends nothing. */
+int	route_lookup(const struct ovt_addr *local, const struct ovt_addr *remote,
+	    struct ovt_addr *src);
 
 /* Fills a sockaddr for addr and port; returns its length. */
 socklen_t sockaddr_from(struct sockaddr_storage *, const struct ovt_addr *,

@@ -17,8 +17,8 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 }
 
 static struct underlay_sock *
-underlay_open(struct daemon *d, enum sock_kind kind, sa_family_t family,
-    uint16_t port, char *err, size_t errlen)
+underlay_open(struct daemon *d, enum sock_kind kind, enum sock_role role,
+    sa_family_t family, uint16_t port, char *err, size_t errlen)
 {
 	struct underlay_sock *u, **grown;
 	struct ovt_addr local = d->cfg->local;
@@ -38,6 +38,7 @@ underlay_open(struct daemon *d, enum sock_kind kind, sa_family_t family,
 		free(u);
 		return NULL;
 	}
+	u->s.role = role;
 	u->ev = event_new(d->base, u->s.fd, EV_READ | EV_PERSIST,
 	    on_readable, u);
 	if (u->ev == NULL || event_add(u->ev, NULL) < 0) {
@@ -52,27 +53,56 @@ underlay_open(struct daemon *d, enum sock_kind kind, sa_family_t family,
 	return u;
 }
 
-int
-underlay_attach(struct daemon *d, struct peer *p, char *err, size_t errlen)
+/* The socket of that kind, family and port, opened if need be. One port
+ * serves one role: a clash is a configuration error. */
+static struct sock *
+underlay_get(struct daemon *d, enum sock_kind kind, enum sock_role role,
+    sa_family_t family, uint16_t port, char *err, size_t errlen)
 {
-	enum sock_kind kind = p->cfg.tun.encap == ENCAP_GRETAP ? SOCK_GRE :
-	    SOCK_UDP;
-	sa_family_t family = p->cfg.remote.family;
-	uint16_t port = kind == SOCK_UDP ? p->cfg.tun.port : 0;
 	struct underlay_sock *u;
 
 	for (size_t i = 0; i < d->n_usocks; i++) {
 		struct sock *s = &d->usocks[i]->s;
 
-		if (s->kind == kind && s->family == family && s->port == port) {
-			p->sock = s;
-			return 0;
+		if (s->kind != kind || s->family != family || s->port != port)
+			continue;
+		if (s->role != role) {
+			snprintf(err, errlen, "UDP port %u cannot serve both "
+			    "tunnels and %s", port, role == ROLE_HANDSHAKE ?
+			    "the key exchange" : "ESP");
+			return NULL;
 		}
+		return s;
 	}
-	if ((u = underlay_open(d, kind, family, port, err, errlen)) == NULL)
+	u = underlay_open(d, kind, role, family, port, err, errlen);
+	return u != NULL ? &u->s : NULL;
+}
+
+int
+underlay_attach(struct daemon *d, struct peer *p, char *err, size_t errlen)
+{
+	const struct encryption_params *enc = &p->cfg.enc;
+	sa_family_t family = p->cfg.remote.family;
+
+	if (!enc->enabled) {
+		bool gre = p->cfg.tun.encap == ENCAP_GRETAP;
+
+		p->sock = underlay_get(d, gre ? SOCK_GRE : SOCK_UDP,
+		    ROLE_TUNNEL, family, gre ? 0 : p->cfg.tun.port, err,
+		    errlen);
+		return p->sock != NULL ? 0 : -1;
+	}
+	if (enc->transport == ESP_TRANSPORT_UDP)
+		p->sock = underlay_get(d, SOCK_UDP, ROLE_ESP, family,
+		    ESP_UDP_PORT, err, errlen);
+	else
+		p->sock = underlay_get(d, SOCK_ESP, ROLE_ESP, family, 0, err,
+		    errlen);
+	if (p->sock == NULL)
 		return -1;
-	p->sock = &u->s;
-	return 0;
+	p->hs_sock = underlay_get(d, SOCK_UDP, ROLE_HANDSHAKE, family,
+	    enc->handshake_port, err, errlen);
+	return p->hs_sock != NULL ? 0 : -1;
 }
 
 /* Only between batches, when the data path has flushed every queue. */
@@ -88,7 +118,8 @@ static bool
 in_use(const struct daemon *d, const struct sock *s)
 {
 	for (size_t i = 0; i < d->peers.n; i++)
-		if (d->peers.peers[i].sock == s)
+		if (d->peers.peers[i].sock == s ||
+		    d->peers.peers[i].hs_sock == s)
 			return true;
 	return false;
 }

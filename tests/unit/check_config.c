@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,12 +235,358 @@ START_TEST(test_shipped_example)
 
 	ck_assert_str_eq(c->netns, "left");
 	ck_assert_uint_eq(c->n_peers, 3);
-	ck_assert_int_eq(c->peers[0].line, 58);
-	ck_assert_int_eq(c->peers[2].line, 67);
+	ck_assert_int_eq(c->peers[0].line, 112);
+	ck_assert_int_eq(c->peers[2].line, 121);
 	assert_tun(&c->peers[0].tun, ENCAP_VXLAN, true, 123, 4789);
 	assert_tun(&c->peers[1].tun, ENCAP_GENEVE, true, 123, 6081);
 	assert_tun(&c->peers[2].tun, ENCAP_GRETAP, true, 77, 0);
+	/* Encryption is there, commented out. */
+	ck_assert(!c->enc.enabled);
+	ck_assert(!c->peers[0].enc.enabled);
+	ck_assert(!c->peers[2].enc.enabled);
+	ck_assert_str_eq(c->keylog, "");
 	config_free(c);
+}
+END_TEST
+
+static void
+assert_enc(const struct encryption_params *e, const char *psk,
+    enum esp_cipher_choice cipher, enum esp_transport transport,
+    unsigned rekey, unsigned window, uint16_t hsport)
+{
+	ck_assert(e->enabled);
+	ck_assert_str_eq(e->psk, psk);
+	ck_assert_int_eq(e->cipher, cipher);
+	ck_assert_int_eq(e->transport, transport);
+	ck_assert_uint_eq(e->rekey_after, rekey);
+	ck_assert_uint_eq(e->replay_window, window);
+	ck_assert_uint_eq(e->handshake_port, hsport);
+}
+
+/* The shipped example's encryption blocks, commented out, turned on:
+ * what the file tells to do must load. */
+START_TEST(test_shipped_encryption_example)
+{
+	FILE *f = fopen(TEST_DATADIR "/../../../conf/ovtund.conf", "r");
+	char line[512], *text, *hash;
+	size_t len = 0, cap = 1 << 16;
+	bool in = false;
+	int blocks = 0;
+	struct config *c;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(text = calloc(1, cap));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		hash = line + strspn(line, " \t");
+		if (*hash == '#' && (in ||
+		    strncmp(hash + 1, "encryption {", 12) == 0)) {
+			blocks += !in;
+			in = hash[1] != '}';
+			memmove(hash, hash + 1, strlen(hash));
+		}
+		ck_assert_uint_lt(len + strlen(line), cap);
+		memcpy(text + len, line, strlen(line) + 1);
+		len += strlen(line);
+	}
+	fclose(f);
+	ck_assert_int_eq(blocks, 2);
+	ck_assert(!in);
+	c = load_text(text);
+	free(text);
+	assert_enc(&c->enc, "test123", CIPHER_CHACHA20_POLY1305,
+	    ESP_TRANSPORT_IP, 3600, 1024, 4797);
+	ck_assert_uint_eq(c->n_peers, 3);
+	assert_enc(&c->peers[0].enc, "test123", CIPHER_CHACHA20_POLY1305,
+	    ESP_TRANSPORT_IP, 3600, 1024, 4797);
+	assert_enc(&c->peers[2].enc, "box-4 example", CIPHER_CHACHA20_POLY1305,
+	    ESP_TRANSPORT_UDP, CONFIG_DEFAULT_REKEY,
+	    CONFIG_DEFAULT_REPLAY_WINDOW, CONFIG_DEFAULT_HANDSHAKE_PORT);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_encryption)
+{
+	struct config *c = load_ok(DATA("encryption.conf"));
+
+	ck_assert_str_eq(c->keylog, "/run/ovtund/esp_sa");
+	assert_enc(&c->enc, "test123", CIPHER_CHACHA20_POLY1305,
+	    ESP_TRANSPORT_UDP, 600, 2048, 5000);
+	ck_assert_uint_eq(c->n_peers, 3);
+	assert_enc(&c->peers[0].enc, "test123", CIPHER_CHACHA20_POLY1305,
+	    ESP_TRANSPORT_UDP, 600, 2048, 5000);
+	/* A block of its own replaces the top-level one as a whole. */
+	ck_assert_int_eq(c->peers[1].line, 15);
+	assert_enc(&c->peers[1].enc, "other key", CIPHER_CHACHA20_POLY1305,
+	    ESP_TRANSPORT_IP, 3600, 1024, 5000);
+	assert_enc(&c->peers[2].enc, "test123", CIPHER_CHACHA20_POLY1305,
+	    ESP_TRANSPORT_UDP, 600, 2048, 5000);
+	/* The tunnel settings are not disturbed. */
+	assert_tun(&c->peers[1].tun, ENCAP_VXLAN, true, 0, 4789);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_encryption_defaults)
+{
+	struct config *c;
+	char psk[256];
+
+	c = load_text("encryption { psk = x }\n");
+	assert_enc(&c->enc, "x", CIPHER_CHACHA20_POLY1305, ESP_TRANSPORT_IP,
+	    CONFIG_DEFAULT_REKEY, CONFIG_DEFAULT_REPLAY_WINDOW,
+	    CONFIG_DEFAULT_HANDSHAKE_PORT);
+	ck_assert_uint_eq(CONFIG_DEFAULT_REKEY, 3600);
+	ck_assert_uint_eq(CONFIG_DEFAULT_REPLAY_WINDOW, 1024);
+	ck_assert_uint_eq(CONFIG_DEFAULT_HANDSHAKE_PORT, 4797);
+	ck_assert_str_eq(c->keylog, "");
+	config_free(c);
+
+	/* No block: off, everywhere. keylog "" is off too. */
+	c = load_text("keylog = \"\"\npeer a { remote = 10.0.0.2 }\n");
+	ck_assert(!c->enc.enabled);
+	ck_assert(!c->peers[0].enc.enabled);
+	ck_assert_str_eq(c->keylog, "");
+	config_free(c);
+
+	/* The bounds of each range, and a key of 255 bytes. */
+	memset(psk, 'k', 255);
+	psk[255] = '\0';
+	{
+		char text[512];
+
+		snprintf(text, sizeof(text), "encryption {\n psk = \"%s\"\n"
+		    " transport = udp\n rekey_after = 10\n"
+		    " replay_window = 8192\n handshake_port = 1\n}\n", psk);
+		c = load_text(text);
+		assert_enc(&c->enc, psk, CIPHER_CHACHA20_POLY1305,
+		    ESP_TRANSPORT_UDP, 10, 8192, 1);
+		config_free(c);
+	}
+	c = load_text("encryption {\n psk = x\n rekey_after = 86400\n"
+	    " replay_window = 64\n handshake_port = 65535\n}\n");
+	assert_enc(&c->enc, "x", CIPHER_CHACHA20_POLY1305, ESP_TRANSPORT_IP,
+	    86400, 64, 65535);
+	config_free(c);
+}
+END_TEST
+
+/* Peers with and without encryption; a block inside a peer, even before
+ * its remote; agreeing handshake ports. */
+START_TEST(test_encryption_per_peer)
+{
+	struct config *c;
+
+	c = load_text("peer a {\n encryption {\n  psk = a\n"
+	    "  handshake_port = 5000\n }\n remote = 10.0.0.2\n}\n"
+	    "peer b {\n remote = 10.0.0.3\n}\n"
+	    "peer c {\n remote = 10.0.0.4\n encryption {\n  psk = c\n"
+	    "  handshake_port = 5000\n  cipher = chacha20-poly1305\n }\n}\n"
+	    "peer d { encryption { psk = d handshake_port = 5000 }"
+	    " remote = 10.0.0.5 }\n");
+	ck_assert(!c->enc.enabled);
+	ck_assert_uint_eq(c->n_peers, 4);
+	ck_assert_int_eq(c->peers[0].line, 1);
+	assert_enc(&c->peers[0].enc, "a", CIPHER_CHACHA20_POLY1305,
+	    ESP_TRANSPORT_IP, 3600, 1024, 5000);
+	ck_assert(!c->peers[1].enc.enabled);
+	ck_assert_int_eq(c->peers[2].line, 11);
+	assert_enc(&c->peers[2].enc, "c", CIPHER_CHACHA20_POLY1305,
+	    ESP_TRANSPORT_IP, 3600, 1024, 5000);
+	ck_assert_int_eq(c->peers[3].line, 19);
+	ck_assert_str_eq(c->peers[3].name, "d");
+	ck_assert(c->peers[3].enc.enabled);
+	config_free(c);
+
+	/* A peer without: fine, even when the top-level block has another
+	 * port than the peers' own blocks (no peer uses it). */
+	c = load_text("encryption {\n psk = top\n handshake_port = 9\n}\n"
+	    "peer a {\n remote = 10.0.0.2\n encryption { psk = a }\n}\n");
+	ck_assert_uint_eq(c->enc.handshake_port, 9);
+	ck_assert_uint_eq(c->peers[0].enc.handshake_port, 4797);
+	ck_assert_str_eq(c->peers[0].enc.psk, "a");
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_aes256gcm)
+{
+	static const char text[] = "encryption {\n psk = x\n"
+	    " cipher = \"aes256-gcm\"\n}\n";
+	struct config *c;
+
+	ck_assert_int_ne(sodium_init(), -1);
+	if (crypto_aead_aes256gcm_is_available()) {
+		c = load_text(text);
+		ck_assert_int_eq(c->enc.cipher, CIPHER_AES256_GCM);
+		config_free(c);
+	} else {
+		assert_fails(write_conf(text, strlen(text)), 3, "cipher: "
+		    "aes256-gcm needs AES-NI, which this CPU lacks; use "
+		    "chacha20-poly1305");
+		unlink(tmpconf);
+	}
+}
+END_TEST
+
+static char pskfile[] = "/tmp/check_config_psk.XXXXXX";
+
+/* A key file with the given contents and mode. */
+static const char *
+write_psk(const char *text, size_t len, mode_t mode)
+{
+	int fd;
+
+	strcpy(pskfile + strlen(pskfile) - 6, "XXXXXX");
+	ck_assert_int_ne(fd = mkstemp(pskfile), -1);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+	return pskfile;
+}
+
+/* "encryption {\n psk_file = \"path\"\n}\n", with more after it. */
+static const char *
+psk_conf(const char *path, const char *more)
+{
+	static char text[4200];
+
+	snprintf(text, sizeof(text), "encryption {\n psk_file = \"%s\"\n%s}\n",
+	    path, more);
+	return text;
+}
+
+START_TEST(test_psk_file)
+{
+	struct config *c;
+	char key[300];
+
+	c = load_text(psk_conf(write_psk("file key\n\n", 10, 0600), ""));
+	assert_enc(&c->enc, "file key", CIPHER_CHACHA20_POLY1305,
+	    ESP_TRANSPORT_IP, 3600, 1024, 4797);
+	config_free(c);
+	unlink(pskfile);
+
+	/* 0400 is fine; CRLF is stripped too; nothing else is. */
+	c = load_text(psk_conf(write_psk(" k y \r\n", 7, 0400), ""));
+	ck_assert_str_eq(c->enc.psk, " k y ");
+	config_free(c);
+	unlink(pskfile);
+
+	/* 255 bytes and a newline; inside a peer. */
+	memset(key, 'a', 255);
+	key[255] = '\n';
+	write_psk(key, 256, 0600);
+	snprintf(key, sizeof(key), "peer p {\n remote = 10.0.0.2\n"
+	    " encryption { psk_file = \"%s\" }\n}\n", pskfile);
+	c = load_text(key);
+	ck_assert_uint_eq(strlen(c->peers[0].enc.psk), 255);
+	ck_assert(!c->enc.enabled);
+	config_free(c);
+	unlink(pskfile);
+}
+END_TEST
+
+static const struct psk_bad {
+	const char	*text;
+	size_t		 len;
+	mode_t		 mode;
+	const char	*phrase;	/* after "psk_file: 'PATH' " */
+} psk_bad[] = {
+	{ "key", 3, 0640, "is accessible to group or others (mode 0640)" },
+	{ "key", 3, 0604, "is accessible to group or others (mode 0604)" },
+	{ "key", 3, 0620, "is accessible to group or others (mode 0620)" },
+	{ "key", 3, 0602, "is accessible to group or others (mode 0602)" },
+	{ "key", 3, 0644, "is accessible to group or others (mode 0644): it "
+	    "holds a secret, make it mode 0600 or 0400" },
+	{ "", 0, 0600, "is empty" },
+	{ "\n\n", 2, 0600, "is empty" },
+	{ "a\0b", 3, 0600, "holds a NUL byte" },
+};
+
+START_TEST(test_psk_file_bad)
+{
+	const struct psk_bad *b = &psk_bad[_i];
+	char phrase[200];
+
+	write_psk(b->text, b->len, b->mode);
+	snprintf(phrase, sizeof(phrase), "psk_file: '%s' %s", pskfile,
+	    b->phrase);
+	assert_fails(write_conf(psk_conf(pskfile, ""),
+	    strlen(psk_conf(pskfile, ""))), 2, phrase);
+	unlink(tmpconf);
+	unlink(pskfile);
+}
+END_TEST
+
+START_TEST(test_psk_file_bad_more)
+{
+	const char *text;
+	char key[300], phrase[200];
+
+	/* Too long, even before its newline. */
+	memset(key, 'a', 256);
+	key[256] = '\n';
+	write_psk(key, 257, 0600);
+	text = psk_conf(pskfile, "");
+	snprintf(phrase, sizeof(phrase), "psk_file: '%s' is longer than 255 "
+	    "bytes", pskfile);
+	assert_fails(write_conf(text, strlen(text)), 2, phrase);
+	unlink(tmpconf);
+
+	/* Both: the later one is blamed. */
+	write_psk("key\n", 4, 0600);
+	text = psk_conf(pskfile, "\n psk = x\n");
+	assert_fails(write_conf(text, strlen(text)), 4,
+	    "psk and psk_file are mutually exclusive");
+	unlink(tmpconf);
+	snprintf(key, sizeof(key), "encryption {\n psk = x\n"
+	    " psk_file = \"%s\"\n}\n", pskfile);
+	assert_fails(write_conf(key, strlen(key)), 3, "mutually exclusive");
+	unlink(tmpconf);
+	unlink(pskfile);
+
+	text = psk_conf("/nonexistent/ovtund.psk", "");
+	assert_fails(write_conf(text, strlen(text)), 2, "psk_file: cannot "
+	    "open '/nonexistent/ovtund.psk': No such file or directory");
+	unlink(tmpconf);
+
+	text = psk_conf(TEST_DATADIR, "");
+	assert_fails(write_conf(text, strlen(text)), 2, "psk_file: '"
+	    TEST_DATADIR "' is not a regular file");
+	unlink(tmpconf);
+
+	text = psk_conf("ovtund.psk", "");
+	assert_fails(write_conf(text, strlen(text)), 2, "psk_file: "
+	    "'ovtund.psk' is not an absolute path");
+	unlink(tmpconf);
+
+	if (geteuid() == 0)
+		return;		/* root reads anything */
+	write_psk("key", 3, 0200);
+	text = psk_conf(pskfile, "");
+	snprintf(phrase, sizeof(phrase), "psk_file: cannot open '%s': "
+	    "Permission denied", pskfile);
+	assert_fails(write_conf(text, strlen(text)), 2, phrase);
+	unlink(tmpconf);
+	unlink(pskfile);
+}
+END_TEST
+
+/* A bad key is not echoed in the message. */
+START_TEST(test_psk_too_long)
+{
+	char text[600], err[512];
+
+	memset(text, 0, sizeof(text));
+	strcpy(text, "encryption {\n\n psk = \"");
+	memset(text + strlen(text), 'a', 256);
+	strcat(text, "\"\n}\n");
+	assert_fails(write_conf(text, strlen(text)), 3,
+	    "psk: the key is longer than 255 bytes");
+	ck_assert_ptr_null(config_load(tmpconf, err, sizeof(err)));
+	ck_assert_ptr_null(strstr(err, "aaaa"));
+	unlink(tmpconf);
 }
 END_TEST
 
@@ -364,6 +711,78 @@ static const struct bad {
 	    "exclusive" },
 	{ "bridge = br0\n\nnetns = left\n", 3, "mutually exclusive" },
 	{ "address = 10.0.0.1/24\nbridge = br0\n", 2, "bridge and address" },
+	/* encryption */
+	{ "encryption {\n transport = udp\n}\n", 1,
+	    "encryption needs psk or psk_file" },
+	{ "\nencryption {\n}\n", 3, "encryption needs psk or psk_file" },
+	{ "peer a {\n remote = 10.0.0.2\n\n encryption {\n"
+	    "  rekey_after = 60\n }\n}\n", 4, "needs psk or psk_file" },
+	{ "encryption {\n psk = \"\"\n}\n", 2, "psk: the key is empty" },
+	{ "encryption {\n psk = a\n cipher = aes128\n}\n", 3,
+	    "cipher: 'aes128' is not chacha20-poly1305 or aes256-gcm" },
+	{ "encryption {\n psk = a\n cipher = \"\"\n}\n", 3,
+	    "cipher: '' is not chacha20-poly1305 or aes256-gcm" },
+	{ "encryption {\n psk = a\n transport = tcp\n}\n", 3,
+	    "transport: 'tcp' is not ip or udp" },
+	{ "encryption {\n psk = a\n rekey_after = 9\n}\n", 3,
+	    "rekey_after: 9 is out of range (10..86400)" },
+	{ "encryption {\n psk = a\n rekey_after = 86401\n}\n", 3,
+	    "out of range (10..86400)" },
+	{ "encryption {\n psk = a\n rekey_after = 1h\n}\n", 3,
+	    "rekey_after: '1h' is not a decimal number" },
+	{ "encryption {\n psk = a\n replay_window = 63\n}\n", 3,
+	    "replay_window: 63 is out of range (64..8192)" },
+	{ "encryption {\n psk = a\n replay_window = 8193\n}\n", 3,
+	    "out of range (64..8192)" },
+	{ "encryption {\n psk = a\n handshake_port = 0\n}\n", 3,
+	    "handshake_port: 0 is out of range (1..65535)" },
+	{ "encryption {\n psk = a\n\n handshake_port = 65536\n}\n", 4,
+	    "out of range (1..65535)" },
+	{ "peer a {\n encryption {\n  psk = a\n  replay_window = 1\n }\n"
+	    " remote = 10.0.0.2\n}\n", 4, "replay_window: 1 is out of range" },
+	{ "encryption {\n psk = a\n psk = b\n}\n", 3,
+	    "psk is already set on line 2" },
+	{ "encryption {\n psk = a\n handshake_port = 1\n\n"
+	    " handshake_port = 1\n}\n", 5, "handshake_port is already set" },
+	{ "encryption {\n psk = a\n}\n\nencryption {\n psk = b\n}\n", 5,
+	    "encryption is already set on line 1" },
+	{ "encryption {\n psk = a\n}\nencryption {\n}\n", 5,
+	    "encryption is already set on line 1" },
+	{ "peer a {\n remote = 10.0.0.2\n encryption { psk = a }\n"
+	    " encryption {\n  psk = b\n }\n}\n", 4,
+	    "encryption is already set on line 3" },
+	{ "psk = x\n", 1, "no such option 'psk'" },
+	{ "peer a {\n remote = 10.0.0.2\n psk = x\n}\n", 3,
+	    "no such option 'psk'" },
+	{ "encryption {\n psk = a\n remote = 10.0.0.2\n}\n", 3,
+	    "no such option 'remote'" },
+	{ "encryption {\n psk = a\n encryption { psk = b }\n}\n", 3,
+	    "no such option 'encryption'" },
+	{ "encryption {\n psk = a\n keylog = \"/tmp/k\"\n}\n", 3,
+	    "no such option 'keylog'" },
+	{ "peer a {\n remote = 10.0.0.2\n keylog = \"/tmp/k\"\n}\n", 3,
+	    "no such option 'keylog'" },
+	{ "keylog = \"esp_sa.log\"\n", 1,
+	    "keylog: 'esp_sa.log' is not an absolute path" },
+	{ "\nkeylog = /a\nkeylog = /b\n", 3, "keylog is already set on line 2" },
+	/* one handshake port: the first encrypted peer sets it */
+	{ "encryption {\n psk = a\n}\npeer a {\n remote = 10.0.0.2\n}\n"
+	    "peer b {\n remote = 10.0.0.3\n encryption {\n  psk = b\n"
+	    "  handshake_port = 5000\n }\n}\n", 11, "peer 'b' would use "
+	    "handshake_port 5000 but peer 'a' (line 4) uses 4797: all "
+	    "encrypted peers must use one" },
+	{ "encryption {\n psk = a\n handshake_port = 5000\n}\npeer a {\n"
+	    " remote = 10.0.0.2\n}\npeer b {\n remote = 10.0.0.3\n"
+	    " encryption { psk = b }\n}\n", 10, "peer 'b' would use "
+	    "handshake_port 4797 but peer 'a' (line 5) uses 5000" },
+	{ "peer a {\n remote = 10.0.0.2\n encryption {\n  psk = b\n"
+	    "  handshake_port = 5000\n }\n}\nencryption {\n psk = a\n}\n"
+	    "peer b {\n remote = 10.0.0.3\n}\n", 8, "peer 'b' would use "
+	    "handshake_port 4797 but peer 'a' (line 1)" },
+	{ "encryption {\n psk = a\n\n handshake_port = 7\n}\n"
+	    "peer a {\n remote = 10.0.0.2\n encryption { psk = b }\n}\n"
+	    "peer b {\n remote = 10.0.0.3\n}\n", 4,
+	    "peer 'b' would use handshake_port 7 but peer 'a' (line 6)" },
 };
 
 START_TEST(test_bad)
@@ -476,6 +895,12 @@ config_suite(void)
 	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_shipped_example);
 	tcase_add_test(tc, test_empty);
+	tcase_add_test(tc, test_shipped_encryption_example);
+	tcase_add_test(tc, test_encryption);
+	tcase_add_test(tc, test_encryption_defaults);
+	tcase_add_test(tc, test_encryption_per_peer);
+	tcase_add_test(tc, test_aes256gcm);
+	tcase_add_test(tc, test_psk_file);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad");
@@ -484,6 +909,9 @@ config_suite(void)
 	tcase_add_test(tc, test_bad_files);
 	tcase_add_test(tc, test_first_error_only);
 	tcase_add_test(tc, test_small_err_buffer);
+	tcase_add_loop_test(tc, test_psk_file_bad, 0, nitems(psk_bad));
+	tcase_add_test(tc, test_psk_file_bad_more);
+	tcase_add_test(tc, test_psk_too_long);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("addr");

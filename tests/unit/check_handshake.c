@@ -109,6 +109,10 @@ recv_msg(struct end *to, const struct msg *m, struct msg *reply)
 	if (t == HS_EV_KEYS_READY && !to->keys.initiator) {
 		ck_assert_uint_eq(r.len, HS_RESP_LEN);
 		ck_assert_int_eq(hs_msg_type(r.b, r.len), HS_MSG_RESP);
+	} else if (t == HS_EV_NONE && r.len > 0) {
+		/* The winner of crossing initiations resends its own. */
+		ck_assert_uint_eq(r.len, HS_INIT_LEN);
+		ck_assert_int_eq(hs_msg_type(r.b, r.len), HS_MSG_INIT);
 	} else
 		ck_assert_uint_eq(r.len, 0);
 	if (reply != NULL)
@@ -525,11 +529,17 @@ simultaneous(uint8_t tag)
 	mb = initiate(&B);
 	ta = recv_msg(&A, &mb, &ra);
 	tb = recv_msg(&B, &ma, &rb);
-	a_wins = memcmp(ma.b + 8, mb.b + 8, 32) < 0;
+	a_wins = ta == HS_EV_NONE;
 	win = a_wins ? &A : &B;
 	lose = a_wins ? &B : &A;
 	ck_assert_int_eq(a_wins ? ta : tb, HS_EV_NONE);
 	ck_assert_int_eq(a_wins ? tb : ta, HS_EV_KEYS_READY);
+	/* The winner resent its initiation unchanged; the loser, which has
+	 * answered it already, takes the copy for a replay. */
+	ck_assert_mem_eq((a_wins ? &ra : &rb)->b, (a_wins ? &ma : &mb)->b,
+	    HS_INIT_LEN);
+	ck_assert_int_eq(recv_msg(lose, a_wins ? &ra : &rb, NULL),
+	    HS_EV_REPLAY);
 	/* The loser dropped its own initiation; the winner still waits. */
 	ck_assert_uint_eq(hs_next_timeout(lose->hs), UINT64_MAX);
 	ck_assert_uint_ne(hs_next_timeout(win->hs), UINT64_MAX);
@@ -540,6 +550,42 @@ simultaneous(uint8_t tag)
 	ck_assert_uint_eq(hs_next_timeout(win->hs), UINT64_MAX);
 	return a_wins;
 }
+
+/* Both start, but the first initiation is lost (its peer was not up
+ * yet). Whichever end wins the tie-break, one more message each way
+ * brings keys: no waiting for a retransmission timer. */
+static void
+first_initiation_lost(uint8_t tag)
+{
+	struct msg lost, mb, ra, rb;
+	enum hs_event_type ta;
+
+	end_new(&A, tag, psk, NULL, CTX);
+	end_new(&B, tag + 1, psk, NULL, CTX);
+	lost = initiate(&A);
+	(void)lost;
+	mb = initiate(&B);
+	ta = recv_msg(&A, &mb, &ra);
+	if (ta == HS_EV_KEYS_READY) {
+		/* A lost the tie-break and answered B. */
+		ck_assert_int_eq(recv_msg(&B, &ra, NULL), HS_EV_KEYS_READY);
+		check_pair(&B, &A);
+		return;
+	}
+	/* A won: it resent its initiation, which B now answers. */
+	ck_assert_int_eq(ta, HS_EV_NONE);
+	ck_assert_uint_eq(ra.len, HS_INIT_LEN);
+	ck_assert_int_eq(recv_msg(&B, &ra, &rb), HS_EV_KEYS_READY);
+	ck_assert_int_eq(recv_msg(&A, &rb, NULL), HS_EV_KEYS_READY);
+	check_pair(&A, &B);
+}
+
+START_TEST(lost_first_of_crossing)
+{
+	for (uint8_t tag = 0; tag < 16; tag += 2)
+		first_initiation_lost(tag);
+}
+END_TEST
 
 START_TEST(simultaneous_initiation)
 {
@@ -740,6 +786,7 @@ handshake_suite(void)
 	tcase_add_test(hs, superseded_response);
 	tcase_add_test(hs, stale_first);
 	tcase_add_test(hs, simultaneous_initiation);
+	tcase_add_test(hs, lost_first_of_crossing);
 	tcase_add_test(hs, rekey);
 	tcase_add_test(hs, rekey_crossing);
 	tcase_add_test(hs, garbage);

@@ -1,0 +1,362 @@
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "session.h"
+
+static enum esp_cipher
+esp_cipher_of(enum esp_cipher_choice c)
+{
+	return c == CIPHER_AES256_GCM ? ESP_AES256_GCM : ESP_CHACHA20_POLY1305;
+}
+
+static void
+sa_clear(struct session_sa *ss)
+{
+	esp_sa_free(ss->sa);
+	sodium_free(ss->keymat);
+	memset(ss, 0, sizeof(*ss));
+}
+
+struct session *
+session_new(const struct encryption_params *enc, const uint8_t psk[HS_KEY_LEN],
+    const void *ctx, size_t ctx_len, const struct hs_env *env)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	if ((s->hs = hs_peer_new(psk, NULL, ctx, ctx_len, env)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->cipher = esp_cipher_of(enc->cipher);
+	s->replay_window = enc->replay_window;
+	s->rekey_after_ms = (uint64_t)enc->rekey_after * 1000;
+	return s;
+}
+
+void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	for (unsigned i = 0; i < SESSION_SAS_MAX; i++)
+		sa_clear(&s->sas[i]);
+	for (unsigned i = 0; i < SESSION_QUEUE_MAX; i++)
+		free(s->queue[i]);
+	hs_peer_free(s->hs);
+	free(s);
+}
+
+const char *
+session_state_name(enum session_state st)
+{
+	switch (st) {
+	case SESSION_NEW:
+		return "new";
+	case SESSION_HANDSHAKING:
+		return "handshaking";
+	case SESSION_UP:
+		return "up";
+	case SESSION_DOWN:
+		return "down";
+	}
+	return "?";
+}
+
+static struct session_sa *
+find_sa(struct session *s, uint32_t spi, bool inbound)
+{
+	for (unsigned i = 0; i < SESSION_SAS_MAX; i++)
+		if (s->sas[i].sa != NULL && s->sas[i].inbound == inbound &&
+		    s->sas[i].sa->spi == spi)
+			return &s->sas[i];
+	return NULL;
+}
+
+static bool
+spi_listed(uint32_t spi, const uint32_t *list, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (list[i] == spi)
+			return true;
+	return false;
+}
+
+/* The rekey deadline of a new outbound SA, up to a tenth early at random,
+ * so a fleet started together does not rekey in lockstep. */
+static uint64_t
+rekey_deadline(const struct session *s, uint64_t now)
+{
+	uint64_t jitter = s->rekey_after_ms / 10;
+
+	if (jitter > 0)
+		jitter = randombytes_uniform((uint32_t)(jitter > UINT32_MAX ?
+		    UINT32_MAX : jitter));
+	return now + s->rekey_after_ms - jitter;
+}
+
+/* Keeps exactly the SAs the handshake lists; sends with tx_spi. */
+static void
+sync_sas(struct session *s, const struct hs_sas *keep, uint64_t now)
+{
+	const uint32_t out[2] = { keep->tx_spi, keep->staged_tx_spi };
+	struct esp_sa *old_tx = s->tx;
+	struct session_sa *tx;
+
+	for (unsigned i = 0; i < SESSION_SAS_MAX; i++) {
+		struct session_sa *ss = &s->sas[i];
+
+		if (ss->sa == NULL || spi_listed(ss->sa->spi, ss->inbound ?
+		    keep->rx_spi : out, ss->inbound ? 4 : 2))
+			continue;
+		sa_clear(ss);
+	}
+	tx = keep->tx_spi != 0 ? find_sa(s, keep->tx_spi, false) : NULL;
+	s->tx = tx != NULL ? tx->sa : NULL;
+	if (s->tx != NULL && s->tx != old_tx)
+		s->rekey_at_ms = rekey_deadline(s, now);
+}
+
+static int
+add_sa(struct session *s, uint32_t spi, const uint8_t *key,
+    const uint8_t *salt, bool inbound, uint64_t now, struct session_out *out)
+{
+	struct session_sa *slot = NULL;
+	int ret;
+
+	for (unsigned i = 0; i < SESSION_SAS_MAX && slot == NULL; i++)
+		if (s->sas[i].sa == NULL)
+			slot = &s->sas[i];
+	if (slot == NULL)
+		return -ENOSPC;
+	if ((slot->keymat = sodium_malloc(ESP_KEYMAT_LEN)) == NULL)
+		return -ENOMEM;
+	memcpy(slot->keymat, key, ESP_KEY_LEN);
+	memcpy(slot->keymat + ESP_KEY_LEN, salt, ESP_SALT_LEN);
+	ret = esp_sa_new(&slot->sa, spi, s->cipher, slot->keymat, false,
+	    s->replay_window);
+	if (ret < 0) {
+		sa_clear(slot);
+		return ret;
+	}
+	slot->inbound = inbound;
+	slot->created_ms = now;
+	if (out->n_new_sas < 2)
+		out->new_sas[out->n_new_sas++] = slot;
+	return 0;
+}
+
+static void
+drop_queue(struct session *s)
+{
+	s->stats.queue_drops += s->n_queued;
+	s->n_queued = 0;
+}
+
+/* Acts on what the handshake reported. */
+static void
+on_event(struct session *s, const struct hs_event *ev, uint64_t now,
+    struct session_out *out)
+{
+	const struct hs_keys *k = ev->keys;
+
+	switch (ev->type) {
+	case HS_EV_KEYS_READY:
+		/* The SA slots are sized for what the handshake may list, so
+		 * add_sa fails only on allocation: then stay without keys and
+		 * let the next handshake try again. */
+		if (add_sa(s, k->tx_spi, k->tx_key, k->tx_salt, false, now,
+		    out) < 0 || add_sa(s, k->rx_spi, k->rx_key, k->rx_salt,
+		    true, now, out) < 0)
+			break;
+		s->stats.handshakes++;
+		s->hs_started_ms = 0;
+		sync_sas(s, &ev->sas, now);
+		/* An initiator confirms its new keys with a packet at once. */
+		out->keepalive = k->initiator;
+		out->keys_ready = s->tx != NULL;
+		s->state = SESSION_UP;
+		s->last_rx_ms = now;
+		break;
+	case HS_EV_SA_CHANGED:
+		sync_sas(s, &ev->sas, now);
+		out->keys_ready = s->tx != NULL && s->n_queued > 0;
+		break;
+	case HS_EV_KEEPALIVE:
+		out->keepalive = true;
+		break;
+	case HS_EV_TIMEOUT:
+		s->hs_started_ms = 0;
+		drop_queue(s);
+		if (s->state == SESSION_HANDSHAKING)
+			s->state = s->tx != NULL ? SESSION_UP : SESSION_DOWN;
+		break;
+	default:
+		break;
+	}
+}
+
+void
+session_kick(struct session *s, uint64_t now, struct session_out *out)
+{
+	size_t len = 0;
+
+	if (hs_initiate(s->hs, now, out->hs_msg, &len) < 0)
+		return;
+	out->hs_len = len;
+	s->last_attempt_ms = now;
+	s->stats.initiations++;
+	if (s->hs_started_ms == 0) {
+		s->hs_started_ms = now;
+		s->hs_warned = false;
+	}
+	if (s->tx == NULL)
+		s->state = SESSION_HANDSHAKING;
+}
+
+int
+session_seal(struct session *s, struct pkt *p, uint8_t next_header,
+    uint64_t now)
+{
+	int ret;
+
+	if (s->tx == NULL)
+		return -ENOKEY;
+	if ((ret = esp_seal(s->tx, p, next_header)) == 0)
+		s->last_tx_ms = now;
+	return ret;
+}
+
+/* The queue is a ring of lazily allocated buffers. */
+bool
+session_enqueue(struct session *s, const struct pkt *frame)
+{
+	unsigned slot = (s->queue_head + s->n_queued) % SESSION_QUEUE_MAX;
+
+	if (s->n_queued == SESSION_QUEUE_MAX || (s->queue[slot] == NULL &&
+	    (s->queue[slot] = malloc(sizeof(struct pkt))) == NULL) ||
+	    pkt_set(s->queue[slot], frame->data, frame->len) < 0) {
+		s->stats.queue_drops++;
+		return false;
+	}
+	s->n_queued++;
+	return true;
+}
+
+struct pkt *
+session_dequeue(struct session *s)
+{
+	struct pkt *head;
+
+	if (s->n_queued == 0)
+		return NULL;
+	head = s->queue[s->queue_head];
+	s->queue_head = (s->queue_head + 1) % SESSION_QUEUE_MAX;
+	s->n_queued--;
+	return head;
+}
+
+enum drop_reason
+session_open(struct session *s, struct pkt *p, uint8_t *next_header,
+    uint64_t now, struct session_out *out)
+{
+	struct session_sa *ss;
+	struct hs_event ev;
+	enum drop_reason why;
+	uint32_t spi;
+
+	if ((why = esp_spi_of(p, &spi)) != DROP_NONE)
+		return why;
+	if ((ss = find_sa(s, spi, true)) == NULL)
+		return DROP_ESP_UNKNOWN_SPI;
+	if ((why = esp_open(ss->sa, p, next_header)) != DROP_NONE)
+		return why;
+	s->last_rx_ms = now;
+	if (s->state == SESSION_DOWN)
+		s->state = SESSION_UP;
+	if (*next_header == IPPROTO_NONE)
+		s->stats.keepalives_rx++;
+	if (hs_confirm(s->hs, now, spi, &ev) != HS_EV_NONE)
+		on_event(s, &ev, now, out);
+	return DROP_NONE;
+}
+
+/* At most SESSION_HS_RATE messages a second reach the X25519 work. */
+static bool
+hs_rate_ok(struct session *s, uint64_t now)
+{
+	if (now - s->hs_window_ms >= 1000) {
+		s->hs_window_ms = now;
+		s->hs_in_window = 0;
+	}
+	return s->hs_in_window++ < SESSION_HS_RATE;
+}
+
+enum drop_reason
+session_handshake(struct session *s, const uint8_t *msg, size_t len,
+    uint64_t now, struct session_out *out)
+{
+	struct hs_event ev;
+	enum hs_event_type type;
+	size_t reply_len = 0;
+
+	if ((type = hs_precheck(s->hs, msg, len)) != HS_EV_NONE)
+		return hs_drop_reason(type);
+	if (!hs_rate_ok(s, now))
+		return DROP_HS_RATE_LIMITED;
+	type = hs_receive(s->hs, now, msg, len, out->hs_msg, &reply_len, &ev);
+	out->hs_len = reply_len;
+	if (type == HS_EV_NONE || type == HS_EV_KEYS_READY ||
+	    type == HS_EV_SA_CHANGED || type == HS_EV_KEEPALIVE) {
+		on_event(s, &ev, now, out);
+		return DROP_NONE;
+	}
+	return hs_drop_reason(type);
+}
+
+void
+session_timer(struct session *s, uint64_t now, struct session_out *out)
+{
+	struct hs_event ev;
+	size_t len;
+
+	/* Bounded, whatever the handshake's timers say. */
+	for (int i = 0; i < 8 && hs_next_timeout(s->hs) <= now; i++) {
+		len = 0;
+		if (hs_timer(s->hs, now, out->hs_msg, &len, &ev) != HS_EV_NONE)
+			on_event(s, &ev, now, out);
+		if (len > 0) {
+			out->hs_len = len;
+			s->stats.initiations++;
+		}
+	}
+	if (s->hs_started_ms != 0 && !s->hs_warned &&
+	    now - s->hs_started_ms >= SESSION_UNANSWERED_MS) {
+		s->hs_warned = true;
+		out->unanswered = true;
+	}
+	if (s->state == SESSION_UP && now - s->last_rx_ms >= SESSION_DEAD_MS)
+		s->state = SESSION_DOWN;
+	if (s->tx != NULL && (now >= s->rekey_at_ms ||
+	    s->tx->tx_seq >= SESSION_REKEY_PACKETS))
+		session_kick(s, now, out);
+	else if ((s->state == SESSION_DOWN || s->n_queued > 0) &&
+	    now - s->last_attempt_ms >= SESSION_RETRY_MS)
+		session_kick(s, now, out);
+	if (s->tx != NULL && s->state == SESSION_UP &&
+	    now - s->last_tx_ms >= SESSION_KEEPALIVE_MS)
+		out->keepalive = true;
+}
+
+uint64_t
+session_rekey_in(const struct session *s, uint64_t now)
+{
+	if (s->tx == NULL || s->rekey_at_ms <= now)
+		return 0;
+	return s->rekey_at_ms - now;
+}
