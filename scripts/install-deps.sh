@@ -7,7 +7,8 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD="build-essential autoconf automake libtool pkg-config
 	libevent-dev libsodium-dev libconfuse-dev libmnl-dev libsystemd-dev check"
 RUNTIME="iproute2 iputils-ping procps"
-TEST="tshark openvswitch-switch socat ethtool python3 python3-scapy tcpdump
+TEST="tshark openvswitch-switch socat ethtool python3 python3-scapy
+	python3-cryptography tcpdump
 	systemd clang valgrind"
 BENCH="iperf3"
 

@@ -66,6 +66,10 @@ cmd_peers(struct daemon *d, struct emit *e, uint32_t flags)
 		emit_u64(e, "tx_bytes", p->c.tx_bytes);
 		emit_u64(e, "rx_drops", p->c.rx_drops);
 		emit_age(e, "last_rx", p->c.last_rx_ms, now);
+		emit_str(e, "encryption", p->session == NULL ? "none" :
+		    esp_cipher_name(p->session->cipher));
+		emit_u64(e, "handshakes", p->session != NULL ?
+		    p->session->stats.handshakes : 0);
 		emit_object_end(e);
 	}
 	emit_list_end(e);
@@ -211,8 +215,7 @@ emit_sa(struct emit *e, const struct peer *p, const struct session_sa *ss,
 	emit_str(e, "peer", p->cfg.name);
 	emit_str(e, "dir", sa_role(s, ss));
 	emit_str(e, "spi", spi);
-	emit_str(e, "cipher", ss->sa->cipher == ESP_AES256_GCM ?
-	    "aes256-gcm" : "chacha20-poly1305");
+	emit_str(e, "cipher", esp_cipher_name(ss->sa->cipher));
 	emit_u64(e, "age_s", (now - ss->created_ms) / 1000);
 	emit_u64(e, "packets", st->packets);
 	emit_u64(e, "bytes", st->bytes);

@@ -260,3 +260,9 @@ esp_open(struct esp_sa *sa, struct pkt *p, uint8_t *next_header)
 	sa->stats.bytes += p->len;
 	return DROP_NONE;
 }
+
+const char *
+esp_cipher_name(enum esp_cipher cipher)
+{
+	return cipher == ESP_AES256_GCM ? "aes256-gcm" : "chacha20-poly1305";
+}

@@ -56,6 +56,8 @@ struct esp_sa {
 };
 
 bool		 esp_cipher_available(enum esp_cipher);
+/* As the configuration spells it. */
+const char	*esp_cipher_name(enum esp_cipher);
 int		 esp_sa_new(struct esp_sa **, uint32_t spi, enum esp_cipher,
 		     const uint8_t keymat[ESP_KEYMAT_LEN], bool esn,
 		     unsigned replay_window);
