@@ -3,7 +3,9 @@
 # vxlan device, all measured in one run on one topology (two underlay
 # namespaces joined by a veth, overlay namespaces behind them), so the
 # ratios hold even on a noisy machine. Prints one table; run as root.
-#   RUNS=3 SECONDS_PER_RUN=5 ENCAPS="vxlan geneve gretap" bench/bench.sh
+#   RUNS=3 SECONDS_PER_RUN=5 bench/bench.sh
+# CASES lists ovtund's variants: ENCAP or ENCAP/CIPHER (encrypted, ESP as
+# IP protocol 50).
 set -eu
 cd "$(dirname "$0")/.."
 export top_builddir=${top_builddir:-$PWD}
@@ -11,7 +13,7 @@ export top_builddir=${top_builddir:-$PWD}
 
 RUNS=${RUNS:-3}
 SECS=${SECONDS_PER_RUN:-5}
-ENCAPS=${ENCAPS:-vxlan geneve gretap}
+CASES=${CASES:-vxlan geneve gretap vxlan/chacha20-poly1305 vxlan/aes256-gcm}
 command -v iperf3 >/dev/null || fail "iperf3 is not installed (scripts/install-deps.sh)"
 
 ns_add b1 b2 left right
@@ -75,10 +77,25 @@ row "kernel vxlan" "$kvx" "$(rtt_ms left 10.0.0.2)" - -
 ip -n "$(ns left)" link del vx0
 ip -n "$(ns right)" link del vx0
 
-for encap in $ENCAPS; do
-	log "ovtund $encap"
-	start_ovtund b1 "$(ovtund_conf b1 left 10.0.0.1/24 "$encap" 123 192.0.2.1 box-2 192.0.2.2)"
-	start_ovtund b2 "$(ovtund_conf b2 right 10.0.0.2/24 "$encap" 123 192.0.2.2 box-1 192.0.2.1)"
+# bench_conf ROLE ...: ovtund_conf, plus an encryption block when the
+# case names a cipher.
+bench_conf() {
+	local f
+	f=$(ovtund_conf "$@")
+	if [ -n "$cipher" ]; then
+		printf 'encryption {\n  psk = "bench"\n  cipher = "%s"\n}\n' \
+			"$cipher" >>"$f"
+	fi
+	echo "$f"
+}
+
+for case in $CASES; do
+	encap=${case%%/*}
+	cipher=""
+	[ "$encap" = "$case" ] || cipher=${case#*/}
+	log "ovtund $case"
+	start_ovtund b1 "$(bench_conf b1 left 10.0.0.1/24 "$encap" 123 192.0.2.1 box-2 192.0.2.2)"
+	start_ovtund b2 "$(bench_conf b2 right 10.0.0.2/24 "$encap" 123 192.0.2.2 box-1 192.0.2.1)"
 	ping_ok left 10.0.0.2 1
 	idle_rss=$(rss_kb "$PID_b1")
 	t0=$(cpu_ticks "$PID_b1")
@@ -87,7 +104,7 @@ for encap in $ENCAPS; do
 	b1_stats=$(ctl b1 --json stats)
 	gb=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["tap_rx_bytes"]/1e9)' "$b1_stats")
 	cpu_per_gb=$(/usr/bin/python3 -c "print('%.2f' % ((($t1 - $t0) / $(getconf CLK_TCK)) / max($gb, 1e-9)))")
-	row "ovtund $encap" "$g" "$(rtt_ms left 10.0.0.2)" "$cpu_per_gb" "$idle_rss"
+	row "ovtund $case" "$g" "$(rtt_ms left 10.0.0.2)" "$cpu_per_gb" "$idle_rss"
 	stop_ovtund b1
 	stop_ovtund b2
 	DAEMON_PIDS=()
@@ -96,9 +113,9 @@ done
 kvx_median=${kvx%% *}
 echo
 echo "ovtund benchmark, $(date -u +%Y-%m-%d), $(nproc) CPUs, kernel $(uname -r), $RUNS x ${SECS}s iperf3 single TCP stream"
-printf '%-22s %8s %8s %8s %9s %9s %10s %9s\n' path "Gbit/s" min max "x kvxlan" "rtt ms" "cpu s/GB" "rss KiB"
+printf '%-30s %8s %8s %8s %9s %9s %10s %9s\n' path "Gbit/s" min max "x kvxlan" "rtt ms" "cpu s/GB" "rss KiB"
 for r in "${ROWS[@]}"; do
 	read -r med min max rtt cpu rss <<<"${r#*|}"
 	ratio=$(/usr/bin/python3 -c "print('%.2f' % ($med / $kvx_median) if $kvx_median > 0 else 'nan')")
-	printf '%-22s %8s %8s %8s %9s %9s %10s %9s\n' "${r%%|*}" "$med" "$min" "$max" "$ratio" "$rtt" "$cpu" "$rss"
+	printf '%-30s %8s %8s %8s %9s %9s %10s %9s\n' "${r%%|*}" "$med" "$min" "$max" "$ratio" "$rtt" "$cpu" "$rss"
 done
