@@ -32,6 +32,7 @@ struct emit {
 	int		 table_depth;	/* text: depth of the list, 0 = none */
 	struct table	 table;
 	bool		 table_header_done;	/* first row complete */
+	unsigned	 overflow;	/* levels dropped past the maximum */
 };
 
 struct emit *
@@ -66,21 +67,72 @@ emit_free(struct emit *e)
 	free(e);
 }
 
-static void
-json_string(struct evbuffer *out, const char *s)
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing past U+10FFFF), or 0. */
+static size_t
+utf8_len(const unsigned char *s)
 {
-	evbuffer_add(out, "\"", 1);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	unsigned char c = s[0];
+	size_t n, i;
+	uint32_t cp;
 
-		if (c == '"' || c == '\\')
-			evbuffer_add_printf(out, "\\%c", c);
-		else if (c < 0x20)
-			evbuffer_add_printf(out, "\\u%04x", c);
-		else
-			evbuffer_add(out, s, 1);
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* Strings come from config files and peers' names: JSON gets them
+ * escaped, with U+FFFD for bytes that are not UTF-8 (RFC 8259 8.1). */
+static void
+json_string(struct evbuffer *out, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	evbuffer_add(out, "\"", 1);
+	while (*s != '\0') {
+		size_t n = utf8_len(s);
+
+		if (n == 0) {
+			evbuffer_add(out, "\\ufffd", 6);
+			n = 1;
+		} else if (*s == '"' || *s == '\\') {
+			evbuffer_add_printf(out, "\\%c", *s);
+		} else if (*s < 0x20 || *s == 0x7f) {
+			evbuffer_add_printf(out, "\\u%04x", *s);
+		} else {
+			evbuffer_add(out, s, n);
+		}
+		s += n;
 	}
 	evbuffer_add(out, "\"", 1);
+}
+
+/* Text for a terminal: control characters (escape sequences) become '?'. */
+static char *
+text_clean(const char *str)
+{
+	char *copy = strdup(str);
+
+	for (char *c = copy; c != NULL && *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return copy;
 }
 
 /* JSON: the comma and key that come before any value. */
@@ -102,11 +154,29 @@ json_prefix(struct emit *e, const char *key)
 static void
 push(struct emit *e, enum frame_kind kind)
 {
-	if (e->depth < EMIT_DEPTH_MAX) {
-		e->kind[e->depth] = kind;
-		e->has_items[e->depth] = false;
-	}
+	e->kind[e->depth] = kind;
+	e->has_items[e->depth] = false;
 	e->depth++;
+}
+
+/* Nesting past EMIT_DEPTH_MAX is dropped, whole and balanced: a caller's
+ * mistake costs output, never memory safety. */
+static bool
+too_deep_begin(struct emit *e)
+{
+	if (e->overflow == 0 && e->depth < EMIT_DEPTH_MAX)
+		return false;
+	e->overflow++;
+	return true;
+}
+
+static bool
+too_deep_end(struct emit *e)
+{
+	if (e->overflow == 0)
+		return false;
+	e->overflow--;
+	return true;
 }
 
 static void
@@ -181,7 +251,10 @@ text_scalar(struct emit *e, const char *key, const char *val)
 
 	if (e->table_depth == 0) {
 		indent(e);
-		evbuffer_add_printf(e->out, "%s: %s\n", key, val);
+		char *clean = text_clean(val);
+
+		evbuffer_add_printf(e->out, "%s: %s\n", key, clean ? clean : "");
+		free(clean);
 		return;
 	}
 	if (!e->table_header_done) {
@@ -193,12 +266,14 @@ text_scalar(struct emit *e, const char *key, const char *val)
 			*c = (char)toupper((unsigned char)*c);
 		t->header[t->n_cols++] = h;
 	}
-	table_add(t, strdup(val));
+	table_add(t, text_clean(val));
 }
 
 void
 emit_object_begin(struct emit *e, const char *key)
 {
+	if (too_deep_begin(e))
+		return;
 	if (e->json) {
 		json_prefix(e, key);
 		evbuffer_add(e->out, "{", 1);
@@ -212,6 +287,8 @@ emit_object_begin(struct emit *e, const char *key)
 void
 emit_object_end(struct emit *e)
 {
+	if (too_deep_end(e))
+		return;
 	e->depth--;
 	if (e->json)
 		evbuffer_add(e->out, "}", 1);
@@ -222,6 +299,8 @@ emit_object_end(struct emit *e)
 void
 emit_list_begin(struct emit *e, const char *key)
 {
+	if (too_deep_begin(e))
+		return;
 	if (e->json) {
 		json_prefix(e, key);
 		evbuffer_add(e->out, "[", 1);
@@ -234,6 +313,8 @@ emit_list_begin(struct emit *e, const char *key)
 void
 emit_list_end(struct emit *e)
 {
+	if (too_deep_end(e))
+		return;
 	if (!e->json && e->table_depth == e->depth) {
 		table_print(e->out, &e->table);
 		table_clear(&e->table);
@@ -248,6 +329,8 @@ emit_list_end(struct emit *e)
 void
 emit_str(struct emit *e, const char *key, const char *val)
 {
+	if (e->overflow > 0)
+		return;
 	if (e->json) {
 		json_prefix(e, key);
 		json_string(e->out, val);
@@ -261,6 +344,8 @@ emit_u64(struct emit *e, const char *key, uint64_t val)
 {
 	char buf[24];
 
+	if (e->overflow > 0)
+		return;
 	snprintf(buf, sizeof(buf), "%" PRIu64, val);
 	if (e->json) {
 		json_prefix(e, key);
@@ -273,6 +358,8 @@ emit_u64(struct emit *e, const char *key, uint64_t val)
 void
 emit_bool(struct emit *e, const char *key, bool val)
 {
+	if (e->overflow > 0)
+		return;
 	if (e->json) {
 		json_prefix(e, key);
 		evbuffer_add_printf(e->out, "%s", val ? "true" : "false");
