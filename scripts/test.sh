@@ -1,9 +1,34 @@
 #!/bin/sh
 # The whole test suite on a fresh Debian 12 machine (as root): installs
-# everything the tests need, builds, and runs `make check` (unit tests and
-# the network-namespace integration tests).
+# everything the tests need, builds, and runs
+#   1. `make check`: unit tests, fuzz corpus replays, namespace tests;
+#   2. the same suite built with AddressSanitizer and UBSan (a copy of the
+#      tree, configured --enable-sanitizers);
+#   3. the two-host ping test with the daemon under valgrind memcheck;
+#   4. every fuzz harness under libFuzzer for FUZZ_SECONDS (default 20).
 set -eu
 cd "$(dirname "$0")/.."
+top=$PWD
 scripts/install-deps.sh
 scripts/build.sh
 make -j"$(nproc)" check || { cat test-suite.log; exit 1; }
+
+echo "== the suite again under AddressSanitizer + UBSan"
+san=$(mktemp -d /tmp/ovtund-san.XXXXXX)
+trap 'rm -rf "$san"' EXIT
+git ls-files -z | xargs -0 tar cf - | tar xf - -C "$san"
+(
+	cd "$san"
+	./autogen.sh >/dev/null
+	./configure -q --enable-sanitizers
+	make -j"$(nproc)" >/dev/null
+	ASAN_OPTIONS=detect_leaks=1 make -j"$(nproc)" check ||
+		{ cat test-suite.log; exit 1; }
+)
+
+echo "== two-host ping with the daemon under valgrind memcheck"
+OVTUND_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	top_builddir="$top" bash tests/netns/ping.sh
+
+echo "== fuzzing, ${FUZZ_SECONDS:-20} s per harness"
+FUZZ_OUT="$top/fuzz-out" bash tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
