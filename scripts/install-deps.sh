@@ -5,7 +5,8 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 
 BUILD="build-essential autoconf automake libtool pkg-config
-	libevent-dev libsodium-dev libconfuse-dev libmnl-dev libsystemd-dev check"
+	libevent-dev libsodium-dev libconfuse-dev libmnl-dev libsystemd-dev
+	libcap-ng-dev check"
 RUNTIME="iproute2 iputils-ping procps"
 TEST="tshark openvswitch-switch socat ethtool python3 python3-scapy
 	python3-cryptography tcpdump

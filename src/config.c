@@ -21,6 +21,8 @@
 
 #include <confuse.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -51,6 +53,8 @@ enum field_id {
 	F_KEY,
 	F_PORT,
 	F_KEYLOG,
+	F_USER,
+	F_CONTROL_GROUP,
 	F_PSK,
 	F_PSK_FILE,
 	F_CIPHER,
@@ -272,6 +276,38 @@ parse_ifname(cfg_t *cfg, const struct field *f, const char *s, void *base)
 	}
 	memcpy(field_ptr(f, base), s, strlen(s) + 1);
 	return 0;
+}
+
+/* user and control_group: names that must exist when the file is read,
+ * so a typo fails the check instead of the daemon after its setup. */
+static int
+parse_account(cfg_t *cfg, const struct field *f, const char *s, void *base,
+    bool group)
+{
+	if (!valid_ident(s, f->size - 1)) {
+		cfg_error(cfg, "%s: '%s' is not a valid %s name", f->name, s,
+		    group ? "group" : "user");
+		return -1;
+	}
+	if (group ? getgrnam(s) == NULL : getpwnam(s) == NULL) {
+		cfg_error(cfg, "%s: no %s '%s' on this system", f->name,
+		    group ? "group" : "user", s);
+		return -1;
+	}
+	memcpy(field_ptr(f, base), s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+parse_user(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	return parse_account(cfg, f, s, base, false);
+}
+
+static int
+parse_group(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	return parse_account(cfg, f, s, base, true);
 }
 
 static int
@@ -507,6 +543,9 @@ static const struct field fields[F__COUNT] = {
 			    0, UINT32_MAX },
 	[F_PORT] =	{ "port", AT_TUNNEL, parse_number, TUN(port), 1, 65535 },
 	[F_KEYLOG] =	{ "keylog", AT_TOP, parse_optpath, CONF(keylog) },
+	[F_USER] =	{ "user", AT_TOP, parse_user, CONF(user) },
+	[F_CONTROL_GROUP] = { "control_group", AT_TOP, parse_group,
+			    CONF(control_group) },
 	[F_PSK] =	{ "psk", AT_ENC, parse_psk, ENC(psk) },
 	[F_PSK_FILE] =	{ "psk_file", AT_ENC, parse_psk_file, ENC(psk) },
 	[F_CIPHER] =	{ "cipher", AT_ENC, parse_cipher, ENC(cipher),

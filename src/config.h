@@ -89,6 +89,8 @@ struct config {
 	unsigned		mac_table_size;
 	struct encryption_params enc;		/* the top-level block */
 	char			keylog[4096];	/* "" = off (debugging aid) */
+	char			user[33];	/* "" = stay root */
+	char			control_group[33];	/* "" = socket 0600 */
 	struct peer_config	*peers;
 	size_t			 n_peers;
 };

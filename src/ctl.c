@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,17 +250,38 @@ ctl_bind(const char *path)
 	return fd;
 }
 
+/* control_group: the group may use the socket too (mode 0660). */
+static int
+ctl_share(const char *path, const char *group)
+{
+	struct group *gr = getgrnam(group);
+
+	if (gr == NULL)
+		return -ENOENT;
+	if (chown(path, (uid_t)-1, gr->gr_gid) < 0 || chmod(path, 0660) < 0)
+		return -errno;
+	return 0;
+}
+
 struct ctl_server *
-ctl_open(struct daemon *d, const char *path, char *err, size_t errlen)
+ctl_open(struct daemon *d, const char *path, const char *group, char *err,
+    size_t errlen)
 {
 	struct ctl_server *srv;
-	int fd;
+	int fd, ret;
 
 	ctl_make_dir(path);
 	if ((fd = ctl_claim_path(path)) < 0 || (fd = ctl_bind(path)) < 0) {
 		snprintf(err, errlen, "control socket %s: %s", path,
 		    fd == -EADDRINUSE ? "another ovtund is listening there" :
 		    strerror(-fd));
+		return NULL;
+	}
+	if (group[0] != '\0' && (ret = ctl_share(path, group)) < 0) {
+		snprintf(err, errlen, "control socket %s: group %s: %s", path,
+		    group, strerror(-ret));
+		close(fd);
+		unlink(path);
 		return NULL;
 	}
 	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
@@ -289,6 +311,10 @@ ctl_close(struct ctl_server *srv)
 	while (srv->clients != NULL)
 		client_free(srv->clients);
 	evconnlistener_free(srv->listener);
-	unlink(srv->path);
+	/* After the privilege drop the directory may no longer let us; the
+	 * next start replaces a stale socket anyway. */
+	if (unlink(srv->path) < 0)
+		log_info("control socket %s: not removed: %s", srv->path,
+		    strerror(errno));
 	free(srv);
 }

@@ -18,6 +18,7 @@
 #include "fdb.h"
 #include "keylog.h"
 #include "log.h"
+#include "privs.h"
 #include "ovtund.h"
 #include "socket.h"
 #include "underlay.h"
@@ -248,12 +249,19 @@ setup(struct daemon *d, char *err, size_t errlen)
 	d->dp.fdb = d->fdb;
 	d->dp.frame_max = d->tap.mtu + 14 + 4;
 	daemon_apply_keylog(d);
-	if ((d->ctl = ctl_open(d, cfg->control, err, errlen)) == NULL)
+	d->ctl = ctl_open(d, cfg->control, cfg->control_group, err, errlen);
+	if (d->ctl == NULL)
 		return -1;
 	if (setup_events(d) < 0) {
 		snprintf(err, errlen, "libevent: cannot add events");
 		return -1;
 	}
+	/* Everything that needs root is done: the TAP exists and lives in
+	 * its namespace, and the sockets are bound. */
+	if (cfg->user[0] == '\0')
+		log_warn("no user configured: staying root");
+	else if (privs_drop(cfg->user, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 
