@@ -229,14 +229,49 @@ START_TEST(test_ipv6)
 }
 END_TEST
 
+/* The line of the file that starts with prefix, 0 if none: the example
+ * is edited often, its peers' lines must not be hard-coded. */
+static int
+line_of(const char *path, const char *prefix)
+{
+	char buf[512];
+	FILE *f = fopen(path, "r");
+	int line = 0, found = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(buf, sizeof(buf), f) != NULL) {
+		line++;
+		if (strncmp(buf, prefix, strlen(prefix)) == 0)
+			found = line;
+	}
+	fclose(f);
+	return found;
+}
+
+#define SHIPPED	TEST_DATADIR "/../../../conf/ovtund.conf"
+
+START_TEST(test_accounts)
+{
+	struct config *c = load_text("user = \"root\"\ncontrol_group = \"root\"\n");
+
+	ck_assert_str_eq(c->user, "root");
+	ck_assert_str_eq(c->control_group, "root");
+	config_free(c);
+	c = load_text("mtu = 1400\n");
+	ck_assert_str_eq(c->user, "");
+	ck_assert_str_eq(c->control_group, "");
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_shipped_example)
 {
-	struct config *c = load_ok(TEST_DATADIR "/../../../conf/ovtund.conf");
+	struct config *c = load_ok(SHIPPED);
 
 	ck_assert_str_eq(c->netns, "left");
 	ck_assert_uint_eq(c->n_peers, 3);
-	ck_assert_int_eq(c->peers[0].line, 112);
-	ck_assert_int_eq(c->peers[2].line, 121);
+	ck_assert_int_eq(c->peers[0].line, line_of(SHIPPED, "peer \"box-2\""));
+	ck_assert_int_eq(c->peers[2].line, line_of(SHIPPED, "peer \"box-4\""));
 	assert_tun(&c->peers[0].tun, ENCAP_VXLAN, true, 123, 4789);
 	assert_tun(&c->peers[1].tun, ENCAP_GENEVE, true, 123, 6081);
 	assert_tun(&c->peers[2].tun, ENCAP_GRETAP, true, 77, 0);
@@ -632,6 +667,12 @@ static const struct bad {
 	{ "interface = \"a#b\" # c\n", 1, "'a#b' is not a valid interface" },
 	{ "interface = 'a\\'#b'\n", 1, "'a'#b' is not a valid interface" },
 	{ "interface = a//b\n", 1, "'a//b' is not a valid interface" },
+	/* accounts */
+	{ "mtu = 1400\nuser = \"no-such-user-ovt\"\n", 2,
+	    "no user 'no-such-user-ovt'" },
+	{ "user = \"a b\"\n", 1, "'a b' is not a valid user name" },
+	{ "\ncontrol_group = \"no-such-group-ovt\"\n", 2,
+	    "no group 'no-such-group-ovt'" },
 	/* numbers */
 	{ "\nmtu = \"big\"\n", 2, "mtu: 'big' is not a decimal number" },
 	{ "mtu = 0x500\n", 1, "not a decimal number" },
@@ -894,6 +935,7 @@ config_suite(void)
 	tcase_add_test(tc, test_port_defaults);
 	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_shipped_example);
+	tcase_add_test(tc, test_accounts);
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_shipped_encryption_example);
 	tcase_add_test(tc, test_encryption);
