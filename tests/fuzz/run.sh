@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 secs=${1:-30}
 [ $# -gt 0 ] && shift
-all="gre vxlan geneve config ctl fdb"
+all="gre vxlan geneve config ctl fdb esp handshake"
 harnesses=${*:-$all}
 out=${FUZZ_OUT:-$PWD/fuzz-out}
 cc=${CC:-clang}
@@ -46,13 +46,15 @@ srcs() {
 	config)	echo "src/config.c src/addr.c" ;;
 	ctl)	echo "src/emit.c" ;;
 	fdb)	echo "src/fdb.c" ;;
+	esp)	echo "src/esp.c src/replay.c src/drop.c" ;;
+	handshake)	echo "src/handshake.c src/hkdf.c" ;;
 	esac
 }
 libs() {
 	case $1 in
 	config)	pkgflags libconfuse libsodium ;;
 	ctl)	pkgflags libevent ;;
-	fdb)	pkgflags libsodium ;;
+	fdb|esp|handshake)	pkgflags libsodium ;;
 	esac
 }
 
