@@ -62,6 +62,9 @@ enum field_id {
 	F_REKEY_AFTER,
 	F_REPLAY_WINDOW,
 	F_HANDSHAKE_PORT,
+	F_DF,
+	F_CLAMP_MSS,
+	F_PMTU_ICMP,
 	F__COUNT
 };
 
@@ -140,6 +143,12 @@ static const char *const cipher_names[] = {
 static const char *const transport_names[] = {
 	[ESP_TRANSPORT_IP] = "ip",
 	[ESP_TRANSPORT_UDP] = "udp",
+	NULL
+};
+static const char *const df_names[] = {
+	[DF_INHERIT] = "inherit",
+	[DF_SET] = "set",
+	[DF_UNSET] = "unset",
 	NULL
 };
 static const uint16_t encap_port[] = {
@@ -394,7 +403,8 @@ parse_enum(cfg_t *cfg, const struct field *f, const char *s, void *base)
 
 	_Static_assert(sizeof(enum encap) == sizeof(int) &&
 	    sizeof(enum esp_cipher_choice) == sizeof(int) &&
-	    sizeof(enum esp_transport) == sizeof(int),
+	    sizeof(enum esp_transport) == sizeof(int) &&
+	    sizeof(enum df_mode) == sizeof(int),
 	    "parse_enum stores enums as int");
 	for (i = 0; f->names[i] != NULL; i++) {
 		if (strcmp(s, f->names[i]) == 0) {
@@ -515,6 +525,52 @@ out:
 	return rc;
 }
 
+static bool
+parse_yesno(const char *s, bool *out)
+{
+	if (strcmp(s, "yes") == 0 || strcmp(s, "true") == 0)
+		*out = true;
+	else if (strcmp(s, "no") == 0 || strcmp(s, "false") == 0)
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+static int
+parse_bool(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	bool v;
+
+	if (!parse_yesno(s, &v)) {
+		cfg_error(cfg, "%s: '%s' is not yes or no", f->name, s);
+		return -1;
+	}
+	memcpy(field_ptr(f, base), &v, sizeof(v));
+	return 0;
+}
+
+/* clamp_mss: yes (to the path), no, or an MSS it never exceeds. */
+static int
+parse_clamp(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	struct pmtu_params *pm = &((struct config *)base)->pmtu;
+	unsigned long long v;
+
+	if (parse_yesno(s, &pm->clamp_mss)) {
+		pm->mss_cap = 0;
+		return 0;
+	}
+	if (!decimal(s, f->max, &v) || v < f->min || v > f->max) {
+		cfg_error(cfg, "%s: '%s' is not yes, no or an MSS (%lu..%lu)",
+		    f->name, s, f->min, f->max);
+		return -1;
+	}
+	pm->clamp_mss = true;
+	pm->mss_cap = (unsigned)v;
+	return 0;
+}
+
 #define CONF(m)	offsetof(struct config, m), sizeof(((struct config *)0)->m)
 #define PEER(m)	offsetof(struct peer_config, m), \
 		sizeof(((struct peer_config *)0)->m)
@@ -536,6 +592,11 @@ static const struct field fields[F__COUNT] = {
 			    1, 86400 },
 	[F_MAC_TABLE_SIZE] = { "mac_table_size", AT_TOP, parse_number,
 			    CONF(mac_table_size), 1, 16777216 },
+	[F_DF] =	{ "df", AT_TOP, parse_enum, CONF(pmtu.df), 0, 0,
+			    df_names },
+	[F_CLAMP_MSS] =	{ "clamp_mss", AT_TOP, parse_clamp, CONF(pmtu),
+			    536, 65495 },
+	[F_PMTU_ICMP] =	{ "pmtu_icmp", AT_TOP, parse_bool, CONF(pmtu.icmp) },
 	[F_REMOTE] =	{ "remote", AT_PEER, parse_addr, PEER(remote) },
 	[F_ENCAP] =	{ "encap", AT_TUNNEL, parse_enum, TUN(encap),
 			    .names = encap_names },
@@ -1072,8 +1133,10 @@ finish(struct loadctx *ctx)
 		return 0;
 	if ((conf->peers = calloc(ctx->npeers, sizeof(*conf->peers))) == NULL)
 		return fail(0, "%s", strerror(errno));
-	for (i = 0; i < ctx->npeers; i++)
+	for (i = 0; i < ctx->npeers; i++) {
 		conf->peers[i] = ctx->peers[i].pc;
+		conf->peers[i].pmtu = conf->pmtu;
+	}
 	conf->n_peers = ctx->npeers;
 	return 0;
 }
@@ -1095,6 +1158,9 @@ load(struct loadctx *ctx)
 	    sizeof(CONFIG_DEFAULT_CONTROL));
 	conf->mac_aging = CONFIG_DEFAULT_AGING;
 	conf->mac_table_size = CONFIG_DEFAULT_TABLE;
+	conf->pmtu.df = DF_INHERIT;
+	conf->pmtu.clamp_mss = true;
+	conf->pmtu.icmp = true;
 	if ((buf = slurp(ctx->path)) == NULL)
 		return -1;
 	rc = parse(ctx, buf);

@@ -66,11 +66,28 @@ struct ovt_addr {
 	};
 };
 
+/* Frames too big for a peer's path (see pmtu.h): the DF bit of the outer
+ * IP header, MSS clamping, ICMP answers. Top level only; every peer
+ * carries a copy. */
+enum df_mode {
+	DF_INHERIT,	/* from the inner IPv4 header; IPv6 inner: set */
+	DF_SET,		/* always: the outer packet is never fragmented */
+	DF_UNSET,	/* never: the kernel fragments the outer packet */
+};
+
+struct pmtu_params {
+	enum df_mode	df;
+	bool		clamp_mss;	/* rewrite the MSS of TCP SYNs */
+	unsigned	mss_cap;	/* clamp_mss = N: N at most; 0: path */
+	bool		icmp;		/* answer too big frames with ICMP */
+};
+
 struct peer_config {
 	char			name[64];
 	struct ovt_addr		remote;
 	struct tunnel_params	tun;
 	struct encryption_params enc;	/* effective: own block or inherited */
+	struct pmtu_params	pmtu;	/* the top level's */
 	int			line;	/* where the peer block starts */
 };
 
@@ -91,6 +108,7 @@ struct config {
 	char			keylog[4096];	/* "" = off (debugging aid) */
 	char			user[33];	/* "" = stay root */
 	char			control_group[33];	/* "" = socket 0600 */
+	struct pmtu_params	pmtu;
 	struct peer_config	*peers;
 	size_t			 n_peers;
 };

@@ -60,6 +60,10 @@ cmd_peers(struct daemon *d, struct emit *e, uint32_t flags)
 			emit_str(e, "key", "none");
 		emit_u64(e, "port", p->cfg.tun.port);
 		emit_str(e, "state", peer_state(p, now, fdb_aging_ms(d->fdb)));
+		/* The underlay route's MTU, and the overlay's IP MTU it
+		 * leaves (untagged frames). */
+		emit_u64(e, "path_mtu", p->path_mtu);
+		emit_u64(e, "mtu", p->frame_max - 14);
 		emit_u64(e, "rx_packets", p->c.rx_packets);
 		emit_u64(e, "rx_bytes", p->c.rx_bytes);
 		emit_u64(e, "tx_packets", p->c.tx_packets);
@@ -130,6 +134,11 @@ cmd_stats(struct daemon *d, struct emit *e, uint32_t flags)
 	emit_u64(e, "underlay_tx_packets", c->sock_tx_packets);
 	emit_u64(e, "underlay_tx_bytes", c->sock_tx_bytes);
 	emit_u64(e, "flooded", c->flooded);
+	emit_u64(e, "icmp_frag_needed_sent", c->icmp_frag_needed_sent);
+	emit_u64(e, "icmp6_packet_too_big_sent", c->icmp6_too_big_sent);
+	emit_u64(e, "icmp_rate_limited", c->icmp_rate_limited);
+	emit_u64(e, "mss_clamped", c->mss_clamped);
+	emit_u64(e, "outer_fragmented", c->outer_fragmented);
 	emit_object_begin(e, "fdb");
 	emit_u64(e, "entries", fdb_count(d->fdb));
 	emit_u64(e, "limit", fdb_capacity(d->fdb));

@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
 #include <unistd.h>
 
 #include "byteorder.h"
@@ -11,6 +12,7 @@
 #include "fdb.h"
 #include "log.h"
 #include "peer.h"
+#include "pmtu.h"
 #include "session.h"
 #include "tap.h"
 #include "wire.h"
@@ -24,6 +26,8 @@ dp_init(struct datapath *dp)
 		if (dp->batch[i] == NULL || dp->flood[i] == NULL)
 			return -ENOMEM;
 	}
+	if ((dp->icmp = malloc(sizeof(struct pkt))) == NULL)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -35,6 +39,8 @@ dp_free(struct datapath *dp)
 		free(dp->flood[i]);
 		dp->batch[i] = dp->flood[i] = NULL;
 	}
+	free(dp->icmp);
+	dp->icmp = NULL;
 }
 
 static void
@@ -49,8 +55,12 @@ dp_flush(struct datapath *dp)
 {
 	while (dp->pending != NULL) {
 		struct sock *s = dp->pending;
+		unsigned failed = sock_flush(s);
 
-		dp->c.drops[DROP_TX_ERROR] += sock_flush(s);
+		/* EMSGSIZE, most likely: the underlay path shrank. */
+		if (failed > 0)
+			dp->pmtu_recheck = true;
+		dp->c.drops[DROP_TX_ERROR] += failed;
 		dp->pending = s->next_pending;
 		s->pending = false;
 		s->next_pending = NULL;
@@ -168,6 +178,159 @@ udp_push(struct pkt *p, const struct peer *peer)
 	return 0;
 }
 
+/*
+ * Path MTU. A frame larger than its peer's path takes (peer->frame_max,
+ * from the underlay route MTU less the encapsulation) is either sent with
+ * the outer DF bit clear, for the kernel to fragment the outer packet, or
+ * dropped; its sender then hears of it (ICMP "fragmentation needed" or
+ * ICMPv6 "packet too big", through the TAP), so that its own path MTU
+ * discovery converges. Which, by the kind of frame and pmtu.df:
+ *
+ *                         fits        too big
+ *   IPv4, DF set          outer DF*   ICMP, drop (pmtu_icmp = no: drop,
+ *                                     or fragment when df = unset)
+ *   IPv6                  outer DF*   ICMPv6, drop (the same); up to
+ *                                     1280 bytes of IPv6: fragment
+ *   IPv4, DF clear        outer DF*   fragment (df = set: ICMP, drop)
+ *   anything else         outer DF*   fragment (df = set: drop)
+ *
+ *   * df = inherit: outer DF set for IPv4 with DF and for IPv6; set:
+ *     always; unset: never.
+ *
+ * TCP SYNs in both directions have their MSS clamped to the path (or
+ * below clamp_mss = N), so TCP never sends a segment too big to begin
+ * with. Frames that fit are not copied or touched otherwise.
+ */
+#define ICMP_COST_MS	10	/* 100 answers a second ... */
+#define ICMP_BURST_MS	1000	/* ... in bursts of up to 100 */
+#define PMTU_CHECK_MS	1000	/* the peers' route MTUs, this often */
+
+/* The outer DF bit for p, a frame about to go to peer: see above. A
+ * frame too big to fit was let through to be fragmented. */
+static int
+dp_outer_df(const struct peer *peer, const struct pkt *p)
+{
+	enum pmtu_kind kind = pmtu_classify(p->data, p->len, NULL);
+
+	if (p->len > peer->frame_max)
+		return 0;
+	switch (peer->cfg.pmtu.df) {
+	case DF_SET:
+		return 1;
+	case DF_UNSET:
+		return 0;
+	case DF_INHERIT:
+		break;
+	}
+	return kind == PMTU_IPV4_DF || kind == PMTU_IPV6;
+}
+
+/* Sets the outer DF bit of what s sends next: the socket option, which
+ * applies at sendmmsg(), so what is queued goes out first. The kernel
+ * then fragments (clear) or refuses with EMSGSIZE what exceeds its route
+ * MTU (set; IPv6: IPV6_MTU_DISCOVER, the sender's own fragmentation). */
+static void
+dp_set_df(struct datapath *dp, struct sock *s, int df)
+{
+	int v = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+
+	_Static_assert(IP_PMTUDISC_DO == IPV6_PMTUDISC_DO &&
+	    IP_PMTUDISC_DONT == IPV6_PMTUDISC_DONT, "one value, both families");
+	if (s->df_state == (df ? 2 : 1))
+		return;
+	if (s->n_tx > 0) {
+		unsigned failed = sock_flush(s);
+
+		dp->pmtu_recheck |= failed > 0;
+		dp->c.drops[DROP_TX_ERROR] += failed;
+	}
+	if (setsockopt(s->fd, s->family == AF_INET6 ? IPPROTO_IPV6 :
+	    IPPROTO_IP, s->family == AF_INET6 ? IPV6_MTU_DISCOVER :
+	    IP_MTU_DISCOVER, &v, sizeof(v)) < 0) {
+		log_rl(LOG_WARNING, "setting the outer DF bit: %m");
+		return;
+	}
+	s->df_state = df ? 2 : 1;
+}
+
+static bool
+dp_icmp_allowed(struct datapath *dp, uint64_t now)
+{
+	dp->icmp_credit_ms += now - dp->icmp_last_ms;
+	dp->icmp_last_ms = now;
+	if (dp->icmp_credit_ms > ICMP_BURST_MS)
+		dp->icmp_credit_ms = ICMP_BURST_MS;
+	if (dp->icmp_credit_ms < ICMP_COST_MS) {
+		dp->c.icmp_rate_limited++;
+		return false;
+	}
+	dp->icmp_credit_ms -= ICMP_COST_MS;
+	return true;
+}
+
+/* Tells the sender of p, through the TAP, that mtu bytes of IP is what
+ * the path takes. */
+static void
+dp_answer_too_big(struct datapath *dp, const struct pkt *p,
+    enum pmtu_kind kind, size_t mtu, uint64_t now)
+{
+	int ret;
+
+	if (!dp_icmp_allowed(dp, now))
+		return;
+	if (kind == PMTU_IPV6)
+		ret = icmp6_packet_too_big(p->data, p->len, mtu < IPV6_MIN_MTU ?
+		    IPV6_MIN_MTU : (unsigned)mtu, dp->icmp);
+	else
+		ret = icmp4_frag_needed(p->data, p->len, (unsigned)mtu,
+		    dp->icmp);
+	if (ret < 0)
+		return;
+	if (write(dp->tap->fd, dp->icmp->data, dp->icmp->len) < 0) {
+		log_rl(LOG_WARNING, "%s: write: %m", dp->tap->name);
+		return;
+	}
+	dp->c.tap_tx_packets++;
+	dp->c.tap_tx_bytes += dp->icmp->len;
+	if (kind == PMTU_IPV6)
+		dp->c.icmp6_too_big_sent++;
+	else
+		dp->c.icmp_frag_needed_sent++;
+}
+
+/* Clamps a SYN's MSS to peer's path; then whether p may go to peer (as
+ * it is, or to be fragmented), or was dropped (and answered). */
+static bool
+dp_fit(struct datapath *dp, struct peer *peer, struct pkt *p, uint64_t now)
+{
+	const struct pmtu_params *pm = &peer->cfg.pmtu;
+	enum pmtu_kind kind;
+	size_t l2 = ETH_HLEN_;
+	bool answer;
+
+	if (pm->clamp_mss && tcp_mss_clamp(p->data, p->len, peer->frame_max,
+	    pm->mss_cap))
+		dp->c.mss_clamped++;
+	if (p->len <= peer->frame_max)
+		return true;
+	kind = pmtu_classify(p->data, p->len, &l2);
+	answer = pm->icmp && (kind == PMTU_IPV4_DF || kind == PMTU_IPV6 ||
+	    (kind == PMTU_IPV4 && pm->df == DF_SET));
+	/* IPv6 promises 1280 bytes; only fragmenting keeps that promise on
+	 * a path that is smaller still. */
+	if (kind == PMTU_IPV6 && p->len - l2 <= IPV6_MIN_MTU)
+		answer = false;
+	else if (answer || (pm->df != DF_UNSET && (pm->df == DF_SET ||
+	    kind == PMTU_IPV4_DF || kind == PMTU_IPV6))) {
+		if (answer)
+			dp_answer_too_big(dp, p, kind, peer->frame_max - l2, now);
+		dp_drop(dp, DROP_PATH_MTU);
+		return false;
+	}
+	dp->c.outer_fragmented++;
+	return true;
+}
+
 static void dp_session_out(struct datapath *, struct peer *,
     struct session_out *, uint64_t);
 
@@ -180,7 +343,7 @@ dp_send_sealed(struct datapath *dp, struct peer *peer, struct pkt *p,
 	struct session *s = peer->session;
 	size_t inner = p->len;
 	bool gre = peer->cfg.tun.encap == ENCAP_GRETAP;
-	int ret;
+	int ret, df = dp_outer_df(peer, p);
 
 	if (s->tx == NULL) {
 		struct session_out out = { 0 };
@@ -200,6 +363,7 @@ dp_send_sealed(struct datapath *dp, struct peer *peer, struct pkt *p,
 		dp_drop(dp, DROP_NO_HEADROOM);
 		return;
 	}
+	dp_set_df(dp, peer->sock, df);
 	dp_queue(dp, peer, p, inner, now);
 }
 
@@ -208,15 +372,20 @@ static void
 dp_send(struct datapath *dp, struct peer *peer, struct pkt *p, uint64_t now)
 {
 	size_t inner = p->len;
+	int df;
 
+	if (!dp_fit(dp, peer, p, now))
+		return;
 	if (peer->session != NULL) {
 		dp_send_sealed(dp, peer, p, now);
 		return;
 	}
+	df = dp_outer_df(peer, p);
 	if (encap(p, &peer->cfg.tun) < 0) {
 		dp_drop(dp, DROP_NO_HEADROOM);
 		return;
 	}
+	dp_set_df(dp, peer->sock, df);
 	dp_queue(dp, peer, p, inner, now);
 }
 
@@ -372,6 +541,10 @@ dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
 
 	if ((why = dp_check_frame(dp, p)) != DROP_NONE)
 		return why;
+	/* The other direction of MSS clamping: SYNs coming in. */
+	if (peer->cfg.pmtu.clamp_mss && tcp_mss_clamp(p->data, p->len,
+	    peer->frame_max, peer->cfg.pmtu.mss_cap))
+		dp->c.mss_clamped++;
 	peer->c.rx_packets++;
 	peer->c.rx_bytes += p->len;
 	peer->c.last_rx_ms = now;
@@ -506,9 +679,25 @@ dp_sock_readable(struct datapath *dp, struct sock *s, uint64_t now)
 	dp_flush(dp);
 }
 
+/* The kernel learns of a smaller underlay path from ICMP for our outer
+ * packets, and forgets it after a while (net.ipv4.route.mtu_expires):
+ * each peer's frame_max follows its route MTU, checked every second, and
+ * at the next tick after a send failed. */
+static void
+dp_pmtu_check(struct datapath *dp, uint64_t now)
+{
+	if (!dp->pmtu_recheck && now - dp->pmtu_checked_ms < PMTU_CHECK_MS)
+		return;
+	dp->pmtu_recheck = false;
+	dp->pmtu_checked_ms = now;
+	for (size_t i = 0; i < dp->peers->n; i++)
+		peer_path_mtu_refresh(&dp->peers->peers[i]);
+}
+
 void
 dp_timer(struct datapath *dp, uint64_t now)
 {
+	dp_pmtu_check(dp, now);
 	for (size_t i = 0; i < dp->peers->n; i++) {
 		struct peer *peer = &dp->peers->peers[i];
 		struct session_out out = { 0 };

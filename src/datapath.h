@@ -7,6 +7,7 @@
 #ifndef OVT_DATAPATH_H
 #define OVT_DATAPATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,12 @@ struct dp_counters {
 	uint64_t	sock_rx_packets, sock_rx_bytes;	/* off the underlay */
 	uint64_t	sock_tx_packets, sock_tx_bytes;	/* queued to it */
 	uint64_t	flooded;	/* frames sent to every peer */
+	/* Path MTU (pmtu.h): answers to frames too big for their peer's
+	 * path, those not sent for the rate limit, SYNs whose MSS was
+	 * lowered, frames sent for the kernel to fragment the outer
+	 * packet. */
+	uint64_t	icmp_frag_needed_sent, icmp6_too_big_sent;
+	uint64_t	icmp_rate_limited, mss_clamped, outer_fragmented;
 	uint64_t	drops[DROP__COUNT];
 };
 
@@ -41,6 +48,10 @@ struct datapath {
 	struct sock_rx		 rx_meta[SOCK_BATCH];
 	struct pkt		*flood[SOCK_BATCH];	/* per-peer copies */
 	unsigned		 n_flood;
+	struct pkt		*icmp;		/* an answer to a too big frame */
+	uint64_t		 icmp_credit_ms, icmp_last_ms;	/* rate */
+	uint64_t		 pmtu_checked_ms;	/* peers' path MTUs */
+	bool			 pmtu_recheck;	/* a send failed: soon */
 	/* Called for every new SA when a key log is configured. */
 	void			(*keylog)(void *, const struct peer *,
 				    const struct session_sa *);

@@ -36,7 +36,8 @@
 	X(HS_STALE,		"handshake_stale")			\
 	X(HS_RATE_LIMITED,	"handshake_rate_limited")		\
 	X(NOT_ENCRYPTED,	"not_encrypted")			\
-	X(QUEUE_FULL,		"key_wait_queue_full")
+	X(QUEUE_FULL,		"key_wait_queue_full")			\
+	X(PATH_MTU,		"exceeds_path_mtu")
 
 enum drop_reason {
 #define DROP_ENUM(id, name)	DROP_##id,

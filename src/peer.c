@@ -6,10 +6,14 @@
 #include <string.h>
 
 #include "esp.h"
+#include "log.h"
 #include "peer.h"
 #include "session.h"
 #include "socket.h"
 #include "wire.h"
+
+/* When the kernel has no route to tell the MTU of. */
+#define PEER_UNDERLAY_MTU_FALLBACK	1500
 
 static int
 addr_cmp(const struct ovt_addr *a, const struct ovt_addr *b)
@@ -62,6 +66,10 @@ peer_table_init(struct peer_table *t, const struct config *cfg)
 		if (p->cfg.enc.enabled)
 			p->hs_dst_len = sockaddr_from(&p->hs_dst,
 			    &p->cfg.remote, p->cfg.enc.handshake_port);
+		p->local = cfg->local;
+		p->mtu_cap = cfg->mtu;
+		p->path_mtu = 0;
+		peer_path_mtu_refresh(p);
 		t->by_addr[i] = p;
 	}
 	qsort(t->by_addr, t->n, sizeof(*t->by_addr), peer_cmp);
@@ -117,6 +125,38 @@ encap_overhead(const struct tunnel_params *tun,
 		n += ESP_OVERHEAD_MAX + (enc->transport == ESP_TRANSPORT_UDP ?
 		    UDP_HLEN : 0);
 	return n;
+}
+
+/* The largest frame for the path: the underlay MTU less the outer
+ * headers, and no more than the configured mtu (plus Ethernet) allows. */
+void
+peer_set_path_mtu(struct peer *p, unsigned path_mtu)
+{
+	unsigned over = encap_overhead(&p->cfg.tun, &p->cfg.enc,
+	    p->cfg.remote.family);
+	size_t max = path_mtu > over + 14 + 68 ? path_mtu - over : 14 + 68;
+
+	if (p->mtu_cap != 0 && max > p->mtu_cap + 14)
+		max = p->mtu_cap + 14;
+	p->path_mtu = path_mtu;
+	p->frame_max = max;
+}
+
+bool
+peer_path_mtu_refresh(struct peer *p)
+{
+	int mtu = route_lookup(&p->local, &p->cfg.remote, NULL);
+	unsigned was = p->path_mtu;
+
+	if (mtu <= 0)
+		mtu = was != 0 ? (int)was : PEER_UNDERLAY_MTU_FALLBACK;
+	if ((unsigned)mtu == was)
+		return false;
+	peer_set_path_mtu(p, (unsigned)mtu);
+	if (was != 0)
+		log_notice("peer %s: underlay path MTU %u -> %d: frames up to "
+		    "%zu bytes", p->cfg.name, was, mtu, p->frame_max);
+	return true;
 }
 
 static void

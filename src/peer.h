@@ -3,6 +3,7 @@
 #ifndef OVT_PEER_H
 #define OVT_PEER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -31,6 +32,13 @@ struct peer {
 	socklen_t		 hs_dst_len;
 	struct sock		*hs_sock;
 	struct ovt_addr		 src;		/* our address toward it */
+	/* Path MTU: the underlay route's MTU toward it, as the kernel has it
+	 * (lowered by ICMP from the underlay, see peer_path_mtu_refresh),
+	 * and the largest frame that fits once encapsulated. */
+	struct ovt_addr		 local;		/* the configured local */
+	unsigned		 path_mtu;
+	unsigned		 mtu_cap;	/* the configured mtu, 0: none */
+	size_t			 frame_max;	/* Ethernet header included */
 };
 
 struct peer_table {
@@ -49,6 +57,12 @@ int		 peer_table_start_sessions(struct peer_table *t,
 		     const struct peer_table *live, const struct config *,
 		     char *err, size_t errlen);
 struct peer	*peer_lookup(const struct peer_table *, const struct ovt_addr *);
+
+/* Sets the underlay path MTU toward p, and its frame_max from it. */
+void		 peer_set_path_mtu(struct peer *p, unsigned path_mtu);
+/* Asks the kernel for the route MTU toward p (its PMTU cache included)
+ * and applies it; returns true when it changed. */
+bool		 peer_path_mtu_refresh(struct peer *p);
 
 /* Bytes a frame grows by on the wire, outer IP header included; ESP's
  * worst case when enc is enabled. */

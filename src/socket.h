@@ -35,6 +35,8 @@ struct sock {
 	enum sock_role	role;
 	sa_family_t	family;
 	uint16_t	port;		/* UDP: the local port */
+	int		df_state;	/* outer DF as last set by the data
+					 * path: 0 not yet, 1 clear, 2 set */
 	unsigned	n_tx;		/* queued, not yet sent */
 	bool		pending;	/* on the data path's flush list */
 	struct sock	*next_pending;

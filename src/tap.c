@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <linux/if_tun.h>
@@ -162,10 +163,27 @@ tap_configure(struct tap *tap, const struct config *cfg, unsigned mtu,
 	return ret;
 }
 
+/* The MTU of the bridge the TAP joins, 0 if unknown. */
+static unsigned
+bridge_mtu(const char *bridge)
+{
+	struct ifreq ifr;
+	int fd, ret;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", bridge);
+	ret = ioctl(fd, SIOCGIFMTU, &ifr);
+	close(fd);
+	return ret < 0 || ifr.ifr_mtu <= 0 ? 0 : (unsigned)ifr.ifr_mtu;
+}
+
 int
 tap_open(struct tap *tap, const struct config *cfg, unsigned mtu, char *err,
     size_t errlen)
 {
+	unsigned bmtu;
 	int ret;
 
 	memset(tap, 0, sizeof(*tap));
@@ -176,6 +194,13 @@ tap_open(struct tap *tap, const struct config *cfg, unsigned mtu, char *err,
 		tap_close(tap);
 		return ret;
 	}
+	/* A bridge silently drops a frame larger than the port it leaves
+	 * by: a TAP smaller than the bridge would be a black hole for the
+	 * hosts behind it. It takes the bridge's MTU instead, and ovtund
+	 * holds each peer to its path (ICMP, MSS clamping: see pmtu.h). */
+	if (cfg->bridge[0] != '\0' && (bmtu = bridge_mtu(cfg->bridge)) > mtu &&
+	    bmtu <= 9000)
+		mtu = bmtu;
 	tap->mtu = mtu;
 	if ((ret = tap_configure(tap, cfg, mtu, err, errlen)) < 0)
 		tap_close(tap);

@@ -824,7 +824,46 @@ static const struct bad {
 	    "peer a {\n remote = 10.0.0.2\n encryption { psk = b }\n}\n"
 	    "peer b {\n remote = 10.0.0.3\n}\n", 4,
 	    "peer 'b' would use handshake_port 7 but peer 'a' (line 6)" },
+	/* path MTU */
+	{ "df = sometimes\n", 1, "df: 'sometimes' is not inherit, set or unset" },
+	{ "clamp_mss = maybe\n", 1,
+	    "clamp_mss: 'maybe' is not yes, no or an MSS (536..65495)" },
+	{ "clamp_mss = 500\n", 1, "is not yes, no or an MSS (536..65495)" },
+	{ "clamp_mss = 65496\n", 1, "is not yes, no or an MSS" },
+	{ "pmtu_icmp = 1\n", 1, "pmtu_icmp: '1' is not yes or no" },
+	{ "\npmtu_icmp = no\npmtu_icmp = no\n", 3,
+	    "pmtu_icmp is already set on line 2" },
+	{ "peer a {\n remote = 10.0.0.2\n clamp_mss = no\n}\n", 3,
+	    "no such option 'clamp_mss'" },
 };
+
+/* Path MTU settings: the defaults, each value, and every peer's copy. */
+START_TEST(test_pmtu)
+{
+	struct config *c = load_text("peer a { remote = 10.0.0.2 }\n");
+
+	ck_assert_int_eq(c->pmtu.df, DF_INHERIT);
+	ck_assert(c->pmtu.clamp_mss);
+	ck_assert_uint_eq(c->pmtu.mss_cap, 0);
+	ck_assert(c->pmtu.icmp);
+	ck_assert(c->peers[0].pmtu.clamp_mss && c->peers[0].pmtu.icmp);
+	config_free(c);
+	c = load_text("df = set\nclamp_mss = no\npmtu_icmp = no\n"
+	    "peer a { remote = 10.0.0.2 }\npeer b { remote = 10.0.0.3 }\n");
+	ck_assert_int_eq(c->pmtu.df, DF_SET);
+	ck_assert(!c->pmtu.clamp_mss);
+	ck_assert(!c->pmtu.icmp);
+	ck_assert_int_eq(c->peers[1].pmtu.df, DF_SET);
+	ck_assert(!c->peers[1].pmtu.clamp_mss && !c->peers[1].pmtu.icmp);
+	config_free(c);
+	c = load_text("df = \"unset\"\nclamp_mss = 1300\npmtu_icmp = yes\n");
+	ck_assert_int_eq(c->pmtu.df, DF_UNSET);
+	ck_assert(c->pmtu.clamp_mss);
+	ck_assert_uint_eq(c->pmtu.mss_cap, 1300);
+	ck_assert(c->pmtu.icmp);
+	config_free(c);
+}
+END_TEST
 
 START_TEST(test_bad)
 {
@@ -937,6 +976,7 @@ config_suite(void)
 	tcase_add_test(tc, test_shipped_example);
 	tcase_add_test(tc, test_accounts);
 	tcase_add_test(tc, test_empty);
+	tcase_add_test(tc, test_pmtu);
 	tcase_add_test(tc, test_shipped_encryption_example);
 	tcase_add_test(tc, test_encryption);
 	tcase_add_test(tc, test_encryption_defaults);

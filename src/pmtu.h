@@ -1,0 +1,68 @@
+/* Path MTU across the overlay: what ovtund does with a frame that does not
+ * fit a peer's path, and with the TCP SYNs that would lead to such frames.
+ * Pure functions over Ethernet frames (untagged or with one 802.1Q tag),
+ * like the codecs: no sockets, no globals, no clock.
+ *
+ *   pmtu_classify()       IPv4 with DF, IPv4 without, IPv6, or neither
+ *   icmp4_frag_needed()   the ICMP "fragmentation needed" (RFC 792/1191)
+ *   icmp6_packet_too_big() the ICMPv6 "packet too big" (RFC 4443, 8201)
+ *   tcp_mss_clamp()       lowers the MSS option of a SYN, with the TCP
+ *                         checksum updated incrementally (RFC 1624)
+ *
+ * The answers go back to the sender through the TAP: Ethernet addresses
+ * swapped, the VLAN tag kept, the IP source being the address the frame
+ * was sent to (Linux, like most stacks, takes a "too big" from anyone). */
+#ifndef OVT_PMTU_H
+#define OVT_PMTU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pkt.h"
+
+#define ETHERTYPE_IPV4_		0x0800
+#define ETHERTYPE_IPV6_		0x86dd
+#define IPV4_MIN_MTU		68	/* RFC 791 */
+#define IPV6_MIN_MTU		1280	/* RFC 8200 */
+/* What an answer quotes of the packet at most: RFC 1812 4.3.2.3 keeps a
+ * whole ICMP datagram within 576 bytes, RFC 4443 2.4(c) within 1280. */
+#define ICMP4_ERR_MAX		576
+#define ICMP6_ERR_MAX		1280
+
+enum pmtu_kind {
+	PMTU_OTHER,	/* not IP, or too short to tell */
+	PMTU_IPV4,	/* IPv4, DF clear: may be fragmented */
+	PMTU_IPV4_DF,	/* IPv4, DF set */
+	PMTU_IPV6,
+};
+
+/* What the frame carries; *l2len (may be NULL) gets the length of its
+ * Ethernet header, 14 or 18. */
+enum pmtu_kind	pmtu_classify(const uint8_t *frame, size_t len, size_t *l2len);
+
+/* Builds into out (reset first) the answer to frame, telling its sender
+ * that mtu bytes of IP is all the path takes. Returns 0, or -1 when the
+ * frame must not be answered (RFC 1122 3.2.2 and RFC 4443 2.4(e)): not
+ * that family or malformed, an ICMP error itself, a non-initial fragment,
+ * a multicast or broadcast destination, a source that is no one host. */
+int	icmp4_frag_needed(const uint8_t *frame, size_t len, unsigned mtu,
+	    struct pkt *out);
+int	icmp6_packet_too_big(const uint8_t *frame, size_t len, unsigned mtu,
+	    struct pkt *out);
+
+/* A TCP segment with SYN set (SYN, SYN-ACK) in frame whose MSS option
+ * offers more than what fits in frame_max bytes of frame (the path's
+ * frame size: Ethernet header included), or more than cap (0: none), is
+ * lowered to that, and its checksum updated. IPv4 fragments and IPv6
+ * packets with a fragment header are left alone. Returns true when the
+ * frame changed. */
+bool	tcp_mss_clamp(uint8_t *frame, size_t len, size_t frame_max,
+	    unsigned cap);
+
+/* The Internet checksum field at sum, after the 16-bit word at an offset
+ * of parity odd from the start of the checksummed data went from old to
+ * new (RFC 1624 eqn. 3). */
+void	csum_replace16(uint8_t *sum, uint16_t old, uint16_t new_, bool odd);
+
+#endif
