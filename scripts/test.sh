@@ -4,8 +4,9 @@
 #   1. `make check`: unit tests, fuzz corpus replays, namespace tests;
 #   2. the same suite built with AddressSanitizer and UBSan (a copy of the
 #      tree, configured --enable-sanitizers);
-#   3. the two-host ping test with the daemon under valgrind memcheck;
-#   4. every fuzz harness under libFuzzer for FUZZ_SECONDS (default 20).
+#   3. the data path tests with the TAP offloads (TSO/GRO) off;
+#   4. the two-host ping test with the daemon under valgrind memcheck;
+#   5. every fuzz harness under libFuzzer for FUZZ_SECONDS (default 20).
 set -eu
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -25,6 +26,11 @@ git ls-files -z | xargs -0 tar cf - | tar xf - -C "$san"
 	ASAN_OPTIONS=detect_leaks=1 make -j"$(nproc)" check ||
 		{ cat test-suite.log; exit 1; }
 )
+
+echo "== the data path tests again with the TAP offloads (TSO/GRO) off"
+for t in ping mesh mtu kernel-vxlan ovs-interop; do
+	OVTUND_OFFLOAD=no top_builddir="$top" bash "tests/netns/$t.sh"
+done
 
 echo "== two-host ping with the daemon under valgrind memcheck"
 OVTUND_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \

@@ -65,6 +65,7 @@ enum field_id {
 	F_DF,
 	F_CLAMP_MSS,
 	F_PMTU_ICMP,
+	F_OFFLOAD,
 	F__COUNT
 };
 
@@ -597,6 +598,7 @@ static const struct field fields[F__COUNT] = {
 	[F_CLAMP_MSS] =	{ "clamp_mss", AT_TOP, parse_clamp, CONF(pmtu),
 			    536, 65495 },
 	[F_PMTU_ICMP] =	{ "pmtu_icmp", AT_TOP, parse_bool, CONF(pmtu.icmp) },
+	[F_OFFLOAD] =	{ "offload", AT_TOP, parse_bool, CONF(offload) },
 	[F_REMOTE] =	{ "remote", AT_PEER, parse_addr, PEER(remote) },
 	[F_ENCAP] =	{ "encap", AT_TUNNEL, parse_enum, TUN(encap),
 			    .names = encap_names },
@@ -1158,6 +1160,7 @@ load(struct loadctx *ctx)
 	    sizeof(CONFIG_DEFAULT_CONTROL));
 	conf->mac_aging = CONFIG_DEFAULT_AGING;
 	conf->mac_table_size = CONFIG_DEFAULT_TABLE;
+	conf->offload = true;
 	conf->pmtu.df = DF_INHERIT;
 	conf->pmtu.clamp_mss = true;
 	conf->pmtu.icmp = true;

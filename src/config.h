@@ -106,6 +106,7 @@ struct config {
 	unsigned		mac_table_size;
 	struct encryption_params enc;		/* the top-level block */
 	char			keylog[4096];	/* "" = off (debugging aid) */
+	bool			offload;	/* TSO/GRO with the TAP (default) */
 	char			user[33];	/* "" = stay root */
 	char			control_group[33];	/* "" = socket 0600 */
 	struct pmtu_params	pmtu;

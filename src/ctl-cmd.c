@@ -134,6 +134,8 @@ cmd_stats(struct daemon *d, struct emit *e, uint32_t flags)
 	emit_u64(e, "underlay_tx_packets", c->sock_tx_packets);
 	emit_u64(e, "underlay_tx_bytes", c->sock_tx_bytes);
 	emit_u64(e, "flooded", c->flooded);
+	emit_u64(e, "tap_superframes_rx", c->tap_superframes_rx);
+	emit_u64(e, "tap_superframes_tx", c->tap_superframes_tx);
 	emit_u64(e, "icmp_frag_needed_sent", c->icmp_frag_needed_sent);
 	emit_u64(e, "icmp6_packet_too_big_sent", c->icmp6_too_big_sent);
 	emit_u64(e, "icmp_rate_limited", c->icmp_rate_limited);
@@ -186,6 +188,8 @@ cmd_show(struct daemon *d, struct emit *e, uint32_t flags)
 	emit_str(e, "control", cfg->control);
 	emit_u64(e, "mac_aging", cfg->mac_aging);
 	emit_u64(e, "mac_table_size", cfg->mac_table_size);
+	emit_str(e, "offload", !d->tap.vnet ? "off" : d->tap.tso ?
+	    "tso+gro" : "vnet header only");
 	emit_u64(e, "peers", d->peers.n);
 	emit_object_end(e);
 	return 0;

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "byteorder.h"
@@ -12,6 +14,7 @@
 #include "fdb.h"
 #include "log.h"
 #include "peer.h"
+#include "offload.h"
 #include "pmtu.h"
 #include "session.h"
 #include "tap.h"
@@ -28,6 +31,11 @@ dp_init(struct datapath *dp)
 	}
 	if ((dp->icmp = malloc(sizeof(struct pkt))) == NULL)
 		return -ENOMEM;
+	/* Large, but only touched with offloads on, page by page. */
+	if ((dp->sf = malloc(sizeof(*dp->sf))) == NULL ||
+	    (dp->gro = malloc(sizeof(*dp->gro))) == NULL)
+		return -ENOMEM;
+	gro_init(dp->gro);
 	return 0;
 }
 
@@ -40,7 +48,11 @@ dp_free(struct datapath *dp)
 		dp->batch[i] = dp->flood[i] = NULL;
 	}
 	free(dp->icmp);
+	free(dp->sf);
+	free(dp->gro);
 	dp->icmp = NULL;
+	dp->sf = NULL;
+	dp->gro = NULL;
 }
 
 static void
@@ -268,6 +280,33 @@ dp_icmp_allowed(struct datapath *dp, uint64_t now)
 	return true;
 }
 
+/* Writes a frame to the TAP, behind the virtio_net_hdr it expects when
+ * offloads are on (all zero: a plain frame); counts what went through. */
+static int
+dp_tap_write(struct datapath *dp, const uint8_t *vnet, const uint8_t *frame,
+    size_t len, unsigned segs)
+{
+	static const uint8_t plain[VNET_HDR_LEN];
+	struct iovec iov[2] = {
+		{ (void *)(vnet != NULL ? vnet : plain), VNET_HDR_LEN },
+		{ (void *)frame, len },
+	};
+	ssize_t n;
+
+	if (dp->tap->vnet)
+		n = writev(dp->tap->fd, iov, 2);
+	else
+		n = write(dp->tap->fd, frame, len);
+	if (n < 0) {
+		log_rl(LOG_WARNING, "%s: write: %m", dp->tap->name);
+		return -1;
+	}
+	dp->c.tap_tx_packets += segs;
+	dp->c.tap_tx_bytes += len;
+	dp->c.tap_superframes_tx += segs > 1;
+	return 0;
+}
+
 /* Tells the sender of p, through the TAP, that mtu bytes of IP is what
  * the path takes. */
 static void
@@ -286,12 +325,8 @@ dp_answer_too_big(struct datapath *dp, const struct pkt *p,
 		    dp->icmp);
 	if (ret < 0)
 		return;
-	if (write(dp->tap->fd, dp->icmp->data, dp->icmp->len) < 0) {
-		log_rl(LOG_WARNING, "%s: write: %m", dp->tap->name);
+	if (dp_tap_write(dp, NULL, dp->icmp->data, dp->icmp->len, 1) < 0)
 		return;
-	}
-	dp->c.tap_tx_packets++;
-	dp->c.tap_tx_bytes += dp->icmp->len;
 	if (kind == PMTU_IPV6)
 		dp->c.icmp6_too_big_sent++;
 	else
@@ -501,8 +536,9 @@ tap_is_gone(int err)
 	return err == EBADFD || err == EIO || err == ENODEV || err == ENXIO;
 }
 
-int
-dp_tap_readable(struct datapath *dp, uint64_t now)
+/* One read of the TAP without offloads: whole frames into the batch. */
+static int
+dp_tap_read_plain(struct datapath *dp, uint64_t now)
 {
 	unsigned n;
 	int ret = 0;
@@ -514,11 +550,7 @@ dp_tap_readable(struct datapath *dp, uint64_t now)
 		pkt_reset(p);
 		got = read(dp->tap->fd, p->data, pkt_tailroom(p));
 		if (got < 0) {
-			if (tap_is_gone(errno))
-				ret = -errno;
-			else if (errno != EAGAIN && errno != EINTR)
-				log_rl(LOG_WARNING, "%s: read: %m",
-				    dp->tap->name);
+			ret = -errno;
 			break;
 		}
 		p->len = (size_t)got;
@@ -527,8 +559,106 @@ dp_tap_readable(struct datapath *dp, uint64_t now)
 	}
 	for (unsigned i = 0; i < n; i++)
 		dp_from_tap(dp, dp->batch[i], now);
-	dp_flush(dp);
 	return ret;
+}
+
+/* Cuts one superframe into frames in the batch and sends them on; *used
+ * counts the batch slots taken, which are flushed when they run out. */
+static void
+dp_tap_segment(struct datapath *dp, const uint8_t *frame, size_t len,
+    const struct vnet_hdr *h, unsigned *used, uint64_t now)
+{
+	struct seg_out out = { .skip = 0 };
+	int ret;
+
+	do {
+		if (*used == SOCK_BATCH) {
+			dp_flush(dp);
+			*used = 0;
+		}
+		out.pkts = dp->batch + *used;
+		out.max = SOCK_BATCH - *used;
+		if ((ret = tso_segment(frame, len, h, &out)) < 0) {
+			dp_drop(dp, ret == -EPROTONOSUPPORT ?
+			    DROP_GSO_UNSUPPORTED : DROP_BAD_VNET_HDR);
+			return;
+		}
+		for (size_t i = 0; i < out.n; i++) {
+			dp->c.tap_rx_packets++;
+			dp->c.tap_rx_bytes += out.pkts[i]->len;
+			dp_from_tap(dp, out.pkts[i], now);
+		}
+		*used += (unsigned)out.n;
+		out.skip += out.n;
+	} while (out.skip < out.total);
+	dp->c.tap_superframes_rx += out.total > 1;
+}
+
+/* With offloads on: up to a batch of reads, superframes segmented. */
+static int
+dp_tap_read_vnet(struct datapath *dp, uint64_t now)
+{
+	struct superframe *sf = dp->sf;
+	unsigned used = 0;
+
+	for (unsigned reads = 0; reads < SOCK_BATCH; reads++) {
+		struct vnet_hdr h;
+		ssize_t got = read(dp->tap->fd, sf->buf, sizeof(sf->buf));
+
+		if (got < 0)
+			return -errno;
+		if (vnet_parse(sf->buf, (size_t)got, &h) < 0) {
+			dp_drop(dp, DROP_BAD_VNET_HDR);
+			continue;
+		}
+		dp_tap_segment(dp, sf->buf + VNET_HDR_LEN,
+		    (size_t)got - VNET_HDR_LEN, &h, &used, now);
+	}
+	return 0;
+}
+
+int
+dp_tap_readable(struct datapath *dp, uint64_t now)
+{
+	int ret = dp->tap->vnet ? dp_tap_read_vnet(dp, now) :
+	    dp_tap_read_plain(dp, now);
+
+	dp_flush(dp);
+	if (ret == 0 || ret == -EAGAIN || ret == -EINTR)
+		return 0;
+	if (tap_is_gone(-ret))
+		return ret;
+	log_rl(LOG_WARNING, "%s: read: %s", dp->tap->name, strerror(-ret));
+	return 0;
+}
+
+/* With offloads on, consecutive segments of a TCP flow leave as one
+ * superframe: one write instead of dozens. What GRO holds goes out at the
+ * end of the receive batch. */
+static enum drop_reason
+dp_gro_add(struct datapath *dp, const struct pkt *p)
+{
+	struct gro_out out[GRO_ADD_MAX_OUT];
+	int n = gro_add(dp->gro, p->data, p->len, out);
+
+	if (n < 0)
+		return dp_tap_write(dp, NULL, p->data, p->len, 1) < 0 ?
+		    DROP_TAP_WRITE_ERROR : DROP_NONE;
+	for (int i = 0; i < n; i++)
+		dp_tap_write(dp, out[i].vnet, out[i].frame, out[i].len,
+		    out[i].segs);
+	return DROP_NONE;
+}
+
+static void
+dp_gro_flush(struct datapath *dp)
+{
+	struct gro_out out[GRO_FLOWS];
+	int n = gro_flush(dp->gro, out);
+
+	for (int i = 0; i < n; i++)
+		dp_tap_write(dp, out[i].vnet, out[i].frame, out[i].len,
+		    out[i].segs);
 }
 
 /* The common end of every receive path: a decapsulated frame from peer
@@ -549,12 +679,10 @@ dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
 	peer->c.rx_bytes += p->len;
 	peer->c.last_rx_ms = now;
 	fdb_learn(dp->fdb, p->data + 6, peer, now);
-	if (write(dp->tap->fd, p->data, p->len) < 0) {
-		log_rl(LOG_WARNING, "%s: write: %m", dp->tap->name);
+	if (dp->tap->tso)
+		return dp_gro_add(dp, p);
+	if (dp_tap_write(dp, NULL, p->data, p->len, 1) < 0)
 		return DROP_TAP_WRITE_ERROR;
-	}
-	dp->c.tap_tx_packets++;
-	dp->c.tap_tx_bytes += p->len;
 	return DROP_NONE;
 }
 
@@ -675,6 +803,8 @@ dp_sock_readable(struct datapath *dp, struct sock *s, uint64_t now)
 		if (why != DROP_NONE)
 			dp_drop(dp, why);
 	}
+	if (dp->tap->tso)
+		dp_gro_flush(dp);
 	/* Replies and frames released by new keys. */
 	dp_flush(dp);
 }

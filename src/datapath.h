@@ -15,7 +15,9 @@
 #include "pkt.h"
 #include "socket.h"
 
+struct gro_table;
 struct session_sa;
+struct superframe;
 struct fdb;
 struct peer;
 struct peer_table;
@@ -27,6 +29,8 @@ struct dp_counters {
 	uint64_t	sock_rx_packets, sock_rx_bytes;	/* off the underlay */
 	uint64_t	sock_tx_packets, sock_tx_bytes;	/* queued to it */
 	uint64_t	flooded;	/* frames sent to every peer */
+	uint64_t	tap_superframes_rx;	/* TSO reads, segmented */
+	uint64_t	tap_superframes_tx;	/* GRO writes, merged */
 	/* Path MTU (pmtu.h): answers to frames too big for their peer's
 	 * path, those not sent for the rate limit, SYNs whose MSS was
 	 * lowered, frames sent for the kernel to fragment the outer
@@ -49,6 +53,8 @@ struct datapath {
 	struct pkt		*flood[SOCK_BATCH];	/* per-peer copies */
 	unsigned		 n_flood;
 	struct pkt		*icmp;		/* an answer to a too big frame */
+	struct superframe	*sf;		/* a TAP read, offloads on */
+	struct gro_table	*gro;		/* received segments, merged */
 	uint64_t		 icmp_credit_ms, icmp_last_ms;	/* rate */
 	uint64_t		 pmtu_checked_ms;	/* peers' path MTUs */
 	bool			 pmtu_recheck;	/* a send failed: soon */

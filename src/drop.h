@@ -37,7 +37,9 @@
 	X(HS_RATE_LIMITED,	"handshake_rate_limited")		\
 	X(NOT_ENCRYPTED,	"not_encrypted")			\
 	X(QUEUE_FULL,		"key_wait_queue_full")			\
-	X(PATH_MTU,		"exceeds_path_mtu")
+	X(PATH_MTU,		"exceeds_path_mtu")			\
+	X(BAD_VNET_HDR,		"bad_vnet_header")			\
+	X(GSO_UNSUPPORTED,	"gso_unsupported")
 
 enum drop_reason {
 #define DROP_ENUM(id, name)	DROP_##id,

@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,6 +59,16 @@ sock_set_buffers(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
 }
 
+/* UDP GSO (Linux 4.18): asking for a segment size of 0 is harmless and
+ * tells whether the option exists. */
+static bool
+sock_probe_gso(int fd)
+{
+	int zero = 0;
+
+	return setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
+}
+
 static int
 sock_bind(struct sock *s, const struct ovt_addr *local)
 {
@@ -98,6 +110,7 @@ sock_open(struct sock *s, enum sock_kind kind, const struct ovt_addr *local,
 		return ret;
 	}
 	sock_set_buffers(s->fd);
+	s->gso = kind == SOCK_UDP && sock_probe_gso(s->fd);
 	if ((ret = sock_bind(s, local)) < 0) {
 		if (kind == SOCK_UDP)
 			snprintf(err, errlen, "binding %s port %u: %s",
@@ -120,43 +133,94 @@ sock_close(struct sock *s)
 	s->fd = -1;
 }
 
+/* A message of several packets tells the kernel their size. */
+static void
+sock_set_gso(struct sock *s, struct msghdr *m, unsigned i)
+{
+	struct cmsghdr *c = &s->tx_cmsg[i].hdr;
+	uint16_t size = (uint16_t)m->msg_iov[0].iov_len;
+
+	if (m->msg_iovlen < 2)
+		return;
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(size));
+	memcpy(CMSG_DATA(c), &size, sizeof(size));
+	m->msg_control = c;
+	m->msg_controllen = sizeof(s->tx_cmsg[i].buf);
+}
+
 unsigned
 sock_flush(struct sock *s)
 {
-	unsigned sent = 0, failed = 0;
+	unsigned done = 0, failed = 0;
 
-	while (sent + failed < s->n_tx) {
-		int n = sendmmsg(s->fd, s->tx_msg + sent + failed,
-		    s->n_tx - sent - failed, MSG_DONTWAIT);
+	for (unsigned i = 0; i < s->n_msg; i++)
+		sock_set_gso(s, &s->tx_msg[i].msg_hdr, i);
+	while (done < s->n_msg) {
+		int n = sendmmsg(s->fd, s->tx_msg + done, s->n_msg - done,
+		    MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			/* The first message of the rest failed: skip it so
-			 * one bad destination cannot stall the batch. */
-			failed++;
+			 * one bad destination cannot stall the batch. A
+			 * device without UDP GSO says EIO: stop using it. */
+			if (errno == EIO)
+				s->gso = false;
+			failed += (unsigned)s->tx_msg[done].msg_hdr.msg_iovlen;
+			done++;
 			continue;
 		}
-		sent += (unsigned)n;
+		done += (unsigned)n;
 	}
 	s->n_tx = 0;
+	s->n_msg = 0;
 	return failed;
+}
+
+/* Whether p may join the last message: same destination, and a run of
+ * equal sizes that a shorter packet may end but not continue. */
+static bool
+sock_joins(const struct sock *s, const struct pkt *p,
+    const struct sockaddr *dst)
+{
+	const struct msghdr *m;
+	size_t size, total = 0;
+
+	if (!s->gso || s->n_msg == 0)
+		return false;
+	m = &s->tx_msg[s->n_msg - 1].msg_hdr;
+	size = m->msg_iov[0].iov_len;
+	if (m->msg_name != dst || p->len > size ||
+	    m->msg_iov[m->msg_iovlen - 1].iov_len != size ||
+	    m->msg_iovlen >= SOCK_GSO_SEGS)
+		return false;
+	for (size_t i = 0; i < m->msg_iovlen; i++)
+		total += m->msg_iov[i].iov_len;
+	return total + p->len <= SOCK_GSO_BYTES;
 }
 
 unsigned
 sock_queue(struct sock *s, struct pkt *p, const struct sockaddr *dst,
     socklen_t dst_len)
 {
-	struct msghdr *m = &s->tx_msg[s->n_tx].msg_hdr;
 	struct iovec *iov = &s->tx_iov[s->n_tx];
+	struct msghdr *m;
 
 	iov->iov_base = p->data;
 	iov->iov_len = p->len;
-	memset(m, 0, sizeof(*m));
-	m->msg_name = (void *)dst;
-	m->msg_namelen = dst_len;
-	m->msg_iov = iov;
-	m->msg_iovlen = 1;
+	if (sock_joins(s, p, dst)) {
+		s->tx_msg[s->n_msg - 1].msg_hdr.msg_iovlen++;
+	} else {
+		m = &s->tx_msg[s->n_msg++].msg_hdr;
+		memset(m, 0, sizeof(*m));
+		m->msg_name = (void *)dst;
+		m->msg_namelen = dst_len;
+		m->msg_iov = iov;
+		m->msg_iovlen = 1;
+	}
 	if (++s->n_tx == SOCK_BATCH)
 		return sock_flush(s);
 	return 0;

@@ -14,6 +14,8 @@
 #include "pkt.h"
 
 #define SOCK_BATCH	64
+#define SOCK_GSO_SEGS	64	/* the kernel's limit per message */
+#define SOCK_GSO_BYTES	65000	/* a UDP datagram's, less headers */
 
 enum sock_kind {
 	SOCK_GRE,	/* raw IP protocol 47 */
@@ -37,11 +39,18 @@ struct sock {
 	uint16_t	port;		/* UDP: the local port */
 	int		df_state;	/* outer DF as last set by the data
 					 * path: 0 not yet, 1 clear, 2 set */
-	unsigned	n_tx;		/* queued, not yet sent */
+	unsigned	n_tx;		/* packets queued, not yet sent */
+	unsigned	n_msg;		/* ... in this many messages */
+	bool		gso;		/* UDP_SEGMENT: one message may carry
+					 * a run of equal-sized packets */
 	bool		pending;	/* on the data path's flush list */
 	struct sock	*next_pending;
 	struct mmsghdr	tx_msg[SOCK_BATCH];
 	struct iovec	tx_iov[SOCK_BATCH];
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(uint16_t))];
+	}		tx_cmsg[SOCK_BATCH];
 	struct mmsghdr	rx_msg[SOCK_BATCH];
 	struct iovec	rx_iov[SOCK_BATCH];
 	struct sockaddr_storage rx_src[SOCK_BATCH];
@@ -54,8 +63,10 @@ int	sock_open(struct sock *, enum sock_kind, const struct ovt_addr *local,
 void	sock_close(struct sock *);
 
 /* Queues p for dst (which must stay valid until the flush); sends the
- * batch when the queue is full. Returns the number of packets that failed
- * to go out, from this or an earlier queued packet. */
+ * batch when the queue is full. With UDP GSO, consecutive packets to one
+ * destination of one size (the last may be shorter) share a message and
+ * cross the kernel's stack once. Returns the number of packets that
+ * failed to go out, from this or an earlier queued packet. */
 unsigned sock_queue(struct sock *, struct pkt *, const struct sockaddr *dst,
 	    socklen_t dst_len);
 unsigned sock_flush(struct sock *);

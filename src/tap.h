@@ -5,6 +5,7 @@
 #define OVT_TAP_H
 
 #include <net/if.h>
+#include <stdbool.h>
 
 #include "config.h"
 
@@ -13,6 +14,8 @@ struct tap {
 	char		name[IFNAMSIZ];
 	unsigned	mtu;
 	unsigned	ifindex;	/* in the namespace it lives in */
+	bool		vnet;		/* frames carry a virtio_net_hdr */
+	bool		tso;		/* ... and may be TCP superframes */
 };
 
 /* Creates and configures the TAP of cfg with the given MTU. On failure
