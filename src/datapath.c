@@ -450,8 +450,14 @@ dp_session_out(struct datapath *dp, struct peer *peer,
 	if (out->unanswered)
 		log_warn("peer %s: no answer to the key exchange; the psk "
 		    "differs, or the peer is down", peer->cfg.name);
-	for (unsigned i = 0; i < out->n_new_sas && dp->keylog != NULL; i++)
-		dp->keylog(dp->keylog_arg, peer, out->new_sas[i]);
+	for (unsigned i = 0; i < out->n_new_sas; i++) {
+		const struct session_sa *ss = out->new_sas[i];
+
+		log_info("peer %s: new %s SA 0x%08x", peer->cfg.name,
+		    ss->inbound ? "inbound" : "outbound", ss->sa->spi);
+		if (dp->keylog != NULL)
+			dp->keylog(dp->keylog_arg, peer, ss);
+	}
 	if (out->hs_len > 0) {
 		p = dp_scratch(dp);
 		pkt_set(p, out->hs_msg, out->hs_len);
