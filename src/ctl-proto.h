@@ -1,5 +1,6 @@
-/* The control protocol, shared by ovtund and ovtunctl: one fixed header each
- * way over a unix stream socket, in host byte order (both ends are on the
+/* The control protocol, shared by ovtund and ovtunctl: one request and one
+ * reply per connection (the daemon reads nothing after the first), each
+ * a fixed header and its payload, over a unix stream socket, in host byte order (both ends are on the
  * same host). The daemon formats the answer (text or JSON), so the client
  * stays a thin pipe and every command prints the same from any client. */
 #ifndef OVT_CTL_PROTO_H

@@ -20,11 +20,16 @@
 #include "ovtund.h"
 
 #define CTL_CLIENTS_MAX		128
-#define CTL_TIMEOUT_SEC		5
+#define CTL_TIMEOUT_SEC		5	/* idle, either way */
+#define CTL_DEADLINE_SEC	30	/* a whole request and reply, at most */
+/* Replies are rendered whole; clients that do not read them must not
+ * make the daemon hold more than this. */
+#define CTL_PENDING_MAX		(32u << 20)
 
 struct ctl_client {
 	struct ctl_server	*srv;
 	struct bufferevent	*bev;
+	struct event		*deadline;
 	struct ctl_client	*next, *prev;
 };
 
@@ -48,8 +53,22 @@ client_free(struct ctl_client *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	srv->n_clients--;
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+/* What replies still wait in every client's output. */
+static size_t
+pending_bytes(const struct ctl_server *srv)
+{
+	size_t n = 0;
+
+	for (const struct ctl_client *c = srv->clients; c != NULL;
+	    c = c->next)
+		n += evbuffer_get_length(bufferevent_get_output(c->bev));
+	return n;
 }
 
 static void
@@ -94,6 +113,11 @@ client_run(struct ctl_client *c, const struct ctl_request *req)
 
 	if (handler == NULL) {
 		client_error(c, CTL_ERR_UNKNOWN_COMMAND, "unknown command");
+		return;
+	}
+	if (pending_bytes(c->srv) > CTL_PENDING_MAX) {
+		client_error(c, CTL_ERR_FAILED, "busy: replies to other "
+		    "clients are still unread; try again");
 		return;
 	}
 	body = evbuffer_new();
@@ -151,12 +175,21 @@ client_event(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
+client_expired(evutil_socket_t fd, short what, void *arg)
+{
+	/* Idle timeouts restart with every byte; this one does not, so a
+	 * client trickling a byte at a time cannot hold a slot for long. */
+	client_free(arg);
+}
+
+static void
 ctl_accept(struct evconnlistener *listener, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct ctl_server *srv = arg;
 	struct event_base *base = evconnlistener_get_base(listener);
 	struct timeval timeout = { CTL_TIMEOUT_SEC, 0 };
+	struct timeval deadline = { CTL_DEADLINE_SEC, 0 };
 	struct ctl_client *c;
 
 	if (srv->n_clients >= CTL_CLIENTS_MAX) {
@@ -169,6 +202,14 @@ ctl_accept(struct evconnlistener *listener, evutil_socket_t fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		free(c);
 		close(fd);
+		return;
+	}
+	if ((c->deadline = evtimer_new(base, client_expired, c)) == NULL ||
+	    evtimer_add(c->deadline, &deadline) < 0) {
+		if (c->deadline != NULL)
+			event_free(c->deadline);
+		bufferevent_free(c->bev);
+		free(c);
 		return;
 	}
 	c->srv = srv;

@@ -769,12 +769,14 @@ dp_from_peer(struct datapath *dp, struct sock *s, struct pkt *p,
 	struct peer *peer;
 	enum drop_reason why;
 
-	if (meta->truncated)
-		return DROP_FRAME_TOO_BIG;
 	if ((why = sock_strip_outer(s, p)) != DROP_NONE)
 		return why;
 	if ((peer = peer_lookup(dp->peers, &meta->src)) == NULL)
 		return DROP_UNKNOWN_PEER;
+	if (meta->truncated) {
+		peer->c.rx_drops++;
+		return DROP_FRAME_TOO_BIG;
+	}
 	switch (s->role) {
 	case ROLE_TUNNEL:
 		why = dp_rx_tunnel(dp, s, peer, p, now);

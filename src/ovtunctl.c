@@ -2,6 +2,7 @@
  * answer. The daemon does the formatting; this stays a thin pipe. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,8 @@ main(int argc, char **argv)
 	uint32_t flags = 0;
 	int ch;
 
+	/* A daemon that refuses us closes the socket: say so, not die. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt_long(argc, argv, "+hjs:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
