@@ -646,14 +646,16 @@ dp_gro_add(struct datapath *dp, const struct pkt *p)
 {
 	struct gro_out out[GRO_ADD_MAX_OUT];
 	int n = gro_add(dp->gro, p->data, p->len, out);
+	enum drop_reason why = DROP_NONE;
 
 	if (n < 0)
 		return dp_tap_write(dp, NULL, p->data, p->len, 1) < 0 ?
 		    DROP_TAP_WRITE_ERROR : DROP_NONE;
 	for (int i = 0; i < n; i++)
-		dp_tap_write(dp, out[i].vnet, out[i].frame, out[i].len,
-		    out[i].segs);
-	return DROP_NONE;
+		if (dp_tap_write(dp, out[i].vnet, out[i].frame, out[i].len,
+		    out[i].segs) < 0)
+			why = DROP_TAP_WRITE_ERROR;
+	return why;
 }
 
 static void
@@ -663,8 +665,9 @@ dp_gro_flush(struct datapath *dp)
 	int n = gro_flush(dp->gro, out);
 
 	for (int i = 0; i < n; i++)
-		dp_tap_write(dp, out[i].vnet, out[i].frame, out[i].len,
-		    out[i].segs);
+		if (dp_tap_write(dp, out[i].vnet, out[i].frame, out[i].len,
+		    out[i].segs) < 0)
+			dp_drop(dp, DROP_TAP_WRITE_ERROR);
 }
 
 /* The common end of every receive path: a decapsulated frame from peer

@@ -32,6 +32,8 @@ restart_only_change(const struct config *a, const struct config *b)
 		return "control";
 	if (a->mac_table_size != b->mac_table_size)
 		return "mac_table_size";
+	if (a->offload != b->offload)
+		return "offload";
 	if (strcmp(a->user, b->user) != 0)
 		return "user";
 	if (strcmp(a->control_group, b->control_group) != 0)
