@@ -5,7 +5,7 @@
 # ratios hold even on a noisy machine. Prints one table; run as root.
 #   RUNS=3 SECONDS_PER_RUN=5 bench/bench.sh
 # CASES lists ovtund's variants: ENCAP or ENCAP/CIPHER (encrypted, ESP as
-# IP protocol 50).
+# IP protocol 50), either followed by :nooffload for offload = no.
 set -eu
 cd "$(dirname "$0")/.."
 export top_builddir=${top_builddir:-$PWD}
@@ -13,7 +13,7 @@ export top_builddir=${top_builddir:-$PWD}
 
 RUNS=${RUNS:-3}
 SECS=${SECONDS_PER_RUN:-5}
-CASES=${CASES:-vxlan geneve gretap vxlan/chacha20-poly1305 vxlan/aes256-gcm}
+CASES=${CASES:-vxlan vxlan:nooffload geneve gretap vxlan/chacha20-poly1305 vxlan/aes256-gcm}
 command -v iperf3 >/dev/null || fail "iperf3 is not installed (scripts/install-deps.sh)"
 
 ns_add b1 b2 left right
@@ -90,9 +90,12 @@ bench_conf() {
 }
 
 for case in $CASES; do
-	encap=${case%%/*}
+	variant=${case%%:*}
+	encap=${variant%%/*}
 	cipher=""
-	[ "$encap" = "$case" ] || cipher=${case#*/}
+	[ "$encap" = "$variant" ] || cipher=${variant#*/}
+	OVTUND_OFFLOAD=""
+	[ "$variant" = "$case" ] || OVTUND_OFFLOAD=no
 	log "ovtund $case"
 	start_ovtund b1 "$(bench_conf b1 left 10.0.0.1/24 "$encap" 123 192.0.2.1 box-2 192.0.2.2)"
 	start_ovtund b2 "$(bench_conf b2 right 10.0.0.2/24 "$encap" 123 192.0.2.2 box-1 192.0.2.1)"
