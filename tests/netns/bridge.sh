@@ -135,9 +135,7 @@ print("UP" in f and "LOWER_UP" in f)')" True "ovt0 in b2 is up with carrier"
 	stop_ovtund b1
 	stop_ovtund b2
 	nsx b2 ip link show ovt0 >/dev/null 2>&1 && fail "TAP left behind in b2"
-	for n in "${NAMESPACES[@]}"; do ip netns del "$n"; done
-	NAMESPACES=()
-	DAEMON_PIDS=()
+	end_case
 }
 
 run_case vxlan 123 4

@@ -13,30 +13,6 @@
 # charged to the right peer, and nothing of it reaches left.
 . "$(dirname "$0")/lib.sh"
 
-underlay_switch() {
-	local n=$1 i
-	ns_add sw
-	ip -n "$(ns sw)" link add br0 type bridge stp_state 0
-	ip -n "$(ns sw)" link set br0 up
-	for i in $(seq "$n"); do
-		ns_add "b$i"
-		ip link add "u$i" netns "$(ns "b$i")" type veth \
-			peer name "p$i" netns "$(ns sw)"
-		ip -n "$(ns sw)" link set "p$i" master br0 up
-		addr_up "b$i" "u$i" "$(underlay_addr "$i" 4)"
-	done
-}
-
-# No IPv6 in the overlay: nothing but the test's own traffic moves the
-# counters.
-quiet_ns() {
-	local role
-	for role in "$@"; do
-		nsx "$role" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1
-	done
-}
-
 # snapshot ARRAY ROLE...: every counter of the roles' daemons into ARRAY,
 # keyed "b1.tap_tx_packets", "b1.fdb.entries", "b1.drops.wrong_key" (stats)
 # and "b1.box-2.rx_drops" (peers).

@@ -194,10 +194,7 @@ run_case() {
 
 	stop_ovtund b1
 	stop_ovtund b2
-	for n in "${NAMESPACES[@]}"; do ip netns del "$n"; done
-	NAMESPACES=()
-	# shellcheck disable=SC2034
-	DAEMON_PIDS=()
+	end_case
 	rm -f "$WORKDIR/keylog"
 }
 

@@ -91,9 +91,7 @@ run_case() {
 	log "  wrong_key $before -> $after"
 
 	stop_ovtund b1
-	for n in "${NAMESPACES[@]}"; do ip netns del "$n"; done
-	NAMESPACES=()
-	DAEMON_PIDS=()
+	end_case
 }
 
 run_case 4

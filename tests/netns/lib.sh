@@ -34,12 +34,10 @@ fail() {
 	exit 1
 }
 
-cleanup() {
-	local rc=$? pid i
-	set +e
-	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
-		eval "${CLEANUPS[i]}"
-	done
+# end_case: every daemon still running stopped (SIGTERM, then SIGKILL
+# after 5 s), every namespace deleted: the next case starts afresh.
+end_case() {
+	local pid i n
 	for pid in "${DAEMON_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
@@ -50,9 +48,20 @@ cleanup() {
 		done
 		kill -KILL "$pid" 2>/dev/null
 	done
+	DAEMON_PIDS=()
 	for n in "${NAMESPACES[@]}"; do
 		ip netns del "$n" 2>/dev/null
 	done
+	NAMESPACES=()
+}
+
+cleanup() {
+	local rc=$? i
+	set +e
+	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUPS[i]}"
+	done
+	end_case
 	if [ "$rc" != 0 ] && [ -n "${KEEP_LOGS:-}" ]; then
 		echo "logs kept in $WORKDIR" >&2
 	else
@@ -253,6 +262,32 @@ two_hosts() {
 		"$a1" box-2 "$a2")"
 	start_ovtund b2 "$(ovtund_conf b2 right 10.0.0.2/24 "$encap" "$key" \
 		"$a2" box-1 "$a1")"
+}
+
+# underlay_switch N: boxes b1..bN on one L2 segment, a Linux bridge in
+# namespace sw, with 192.0.2.I/24 on each box's u<I>.
+underlay_switch() {
+	local n=$1 i
+	ns_add sw
+	ip -n "$(ns sw)" link add br0 type bridge stp_state 0
+	ip -n "$(ns sw)" link set br0 up
+	for i in $(seq "$n"); do
+		ns_add "b$i"
+		ip link add "u$i" netns "$(ns "b$i")" type veth \
+			peer name "p$i" netns "$(ns sw)"
+		ip -n "$(ns sw)" link set "p$i" master br0 up
+		addr_up "b$i" "u$i" "$(underlay_addr "$i" 4)"
+	done
+}
+
+# quiet_ns ROLE...: no IPv6 there, so no router solicitations or MLD
+# reports: counters move only with the traffic a test makes.
+quiet_ns() {
+	local role
+	for role in "$@"; do
+		nsx "$role" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+	done
 }
 
 # mac_of ROLE DEV: the MAC address of DEV inside the role's namespace.

@@ -12,31 +12,6 @@
 ENCAPS=${ENCAPS:-vxlan geneve gretap}
 FAKE_MAC=02:00:00:00:00:99
 
-# The underlay: boxes b1..bN with u<i> = 192.0.2.<i>/24 on a bridge in sw.
-underlay_switch() {
-	local n=$1 i
-	ns_add sw
-	ip -n "$(ns sw)" link add br0 type bridge stp_state 0
-	ip -n "$(ns sw)" link set br0 up
-	for i in $(seq "$n"); do
-		ns_add "b$i"
-		ip link add "u$i" netns "$(ns "b$i")" type veth \
-			peer name "p$i" netns "$(ns sw)"
-		ip -n "$(ns sw)" link set "p$i" master br0 up
-		addr_up "b$i" "u$i" "$(underlay_addr "$i" 4)"
-	done
-}
-
-# No IPv6 in the overlay namespaces: no router solicitations or MLD
-# reports, so the counters move only with the traffic the test makes.
-quiet_ns() {
-	local role
-	for role in "$@"; do
-		nsx "$role" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1
-	done
-}
-
 # fdb_map ROLE: "mac=peer" for every entry, sorted, space-separated.
 fdb_map() {
 	json "$1" fdb "' '.join(sorted(e['mac'] + '=' + e['peer'] for e in j['fdb']))"

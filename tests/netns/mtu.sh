@@ -80,9 +80,7 @@ lab() {
 teardown_case() {
 	stop_ovtund b1
 	stop_ovtund b2
-	for n in "${NAMESPACES[@]}"; do ip netns del "$n"; done
-	NAMESPACES=()
-	DAEMON_PIDS=()
+	end_case
 }
 
 # iperf ROLE_FROM ADDR [-R]: a bounded iperf3 run; prints Mbit/s received.

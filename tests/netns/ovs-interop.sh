@@ -44,9 +44,7 @@ run_case() {
 
 	stop_ovtund b1
 	ovs_stop "$rundir"
-	for n in "${NAMESPACES[@]}"; do ip netns del "$n"; done
-	NAMESPACES=()
-	DAEMON_PIDS=()
+	end_case
 }
 
 for fam in 4 6; do

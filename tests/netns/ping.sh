@@ -24,9 +24,7 @@ run_case() {
 	stop_ovtund b2
 	nsx left ip link show ovt0 >/dev/null 2>&1 && fail "TAP left behind in left"
 	[ ! -e "$(ctl_sock b1)" ] || fail "control socket left behind"
-	for n in "${NAMESPACES[@]}"; do ip netns del "$n"; done
-	NAMESPACES=()
-	DAEMON_PIDS=()
+	end_case
 }
 
 for fam in 4 6; do

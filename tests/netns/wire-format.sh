@@ -218,9 +218,7 @@ run_case() {
 
 	stop_ovtund b1
 	stop_ovtund b2
-	for n in "${NAMESPACES[@]}"; do ip netns del "$n"; done
-	NAMESPACES=()
-	DAEMON_PIDS=()
+	end_case
 }
 
 for fam in 4 6; do
