@@ -10,7 +10,7 @@ BUILD="build-essential autoconf automake libtool pkg-config
 RUNTIME="iproute2 iputils-ping procps"
 TEST="tshark openvswitch-switch socat ethtool python3 python3-scapy
 	python3-cryptography tcpdump
-	systemd clang valgrind"
+	systemd clang libclang-rt-14-dev valgrind git"
 BENCH="iperf3"
 
 case "${1:-all}" in
