@@ -22,6 +22,9 @@
 #define CTL_CLIENTS_MAX		128
 #define CTL_TIMEOUT_SEC		5	/* idle, either way */
 #define CTL_DEADLINE_SEC	30	/* a whole request and reply, at most */
+/* A burst of connections waits in the kernel rather than being refused
+ * while the daemon is busy forwarding. */
+#define CTL_BACKLOG		256
 /* Replies are rendered whole; clients that do not read them must not
  * make the daemon hold more than this. */
 #define CTL_PENDING_MAX		(32u << 20)
@@ -282,7 +285,7 @@ ctl_bind(const char *path)
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
 		ret = -errno;
 	umask(old_mask);
-	if (ret == 0 && listen(fd, 64) < 0)
+	if (ret == 0 && listen(fd, CTL_BACKLOG) < 0)
 		ret = -errno;
 	if (ret < 0) {
 		close(fd);

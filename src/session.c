@@ -100,13 +100,11 @@ rekey_deadline(const struct session *s, uint64_t now)
 	return now + s->rekey_after_ms - jitter;
 }
 
-/* Keeps exactly the SAs the handshake lists; sends with tx_spi. */
+/* Frees the SAs the handshake no longer lists. */
 static void
-sync_sas(struct session *s, const struct hs_sas *keep, uint64_t now)
+prune_sas(struct session *s, const struct hs_sas *keep)
 {
 	const uint32_t out[2] = { keep->tx_spi, keep->staged_tx_spi };
-	struct esp_sa *old_tx = s->tx;
-	struct session_sa *tx;
 
 	for (unsigned i = 0; i < SESSION_SAS_MAX; i++) {
 		struct session_sa *ss = &s->sas[i];
@@ -114,12 +112,27 @@ sync_sas(struct session *s, const struct hs_sas *keep, uint64_t now)
 		if (ss->sa == NULL || spi_listed(ss->sa->spi, ss->inbound ?
 		    keep->rx_spi : out, ss->inbound ? 4 : 2))
 			continue;
+		if (ss->sa == s->tx)
+			s->tx = NULL;
 		sa_clear(ss);
 	}
+}
+
+/* Keeps exactly the SAs the handshake lists; sends with tx_spi. */
+static void
+sync_sas(struct session *s, const struct hs_sas *keep, uint64_t now)
+{
+	struct esp_sa *old_tx = s->tx;
+	struct session_sa *tx;
+
+	prune_sas(s, keep);
 	tx = keep->tx_spi != 0 ? find_sa(s, keep->tx_spi, false) : NULL;
 	s->tx = tx != NULL ? tx->sa : NULL;
 	if (s->tx != NULL && s->tx != old_tx)
 		s->rekey_at_ms = rekey_deadline(s, now);
+	/* A first outbound SA starts the idle clock: no keepalive at once. */
+	if (s->tx != NULL && old_tx == NULL)
+		s->last_tx_ms = now;
 }
 
 static int
@@ -158,8 +171,9 @@ drop_queue(struct session *s)
 	s->n_queued = 0;
 }
 
-/* Acts on what the handshake reported. */
-static void
+/* Acts on what the handshake reported; false when new keys could not be
+ * installed, so that no answer promises them. */
+static bool
 on_event(struct session *s, const struct hs_event *ev, uint64_t now,
     struct session_out *out)
 {
@@ -167,13 +181,15 @@ on_event(struct session *s, const struct hs_event *ev, uint64_t now,
 
 	switch (ev->type) {
 	case HS_EV_KEYS_READY:
-		/* The SA slots are sized for what the handshake may list, so
-		 * add_sa fails only on allocation: then stay without keys and
-		 * let the next handshake try again. */
+		/* Make room first: what the handshake no longer lists goes,
+		 * and the slots hold all it may list, so add_sa fails only on
+		 * allocation; then stay as we are and let a later handshake
+		 * try again. */
+		prune_sas(s, &ev->sas);
 		if (add_sa(s, k->tx_spi, k->tx_key, k->tx_salt, false, now,
 		    out) < 0 || add_sa(s, k->rx_spi, k->rx_key, k->rx_salt,
 		    true, now, out) < 0)
-			break;
+			return false;
 		s->stats.handshakes++;
 		s->hs_started_ms = 0;
 		sync_sas(s, &ev->sas, now);
@@ -199,6 +215,7 @@ on_event(struct session *s, const struct hs_event *ev, uint64_t now,
 	default:
 		break;
 	}
+	return true;
 }
 
 void
@@ -313,7 +330,8 @@ session_handshake(struct session *s, const uint8_t *msg, size_t len,
 	out->hs_len = reply_len;
 	if (type == HS_EV_NONE || type == HS_EV_KEYS_READY ||
 	    type == HS_EV_SA_CHANGED || type == HS_EV_KEEPALIVE) {
-		on_event(s, &ev, now, out);
+		if (!on_event(s, &ev, now, out))
+			out->hs_len = 0;
 		return DROP_NONE;
 	}
 	return hs_drop_reason(type);

@@ -45,10 +45,20 @@ JSON_FLAG = 1
 
 
 def connect(path, timeout=10.0):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(path)
-    return s
+    """A unix socket with a timeout connects without blocking: a full
+    accept queue answers EAGAIN at once, so wait for room, bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(path)
+            return s
+        except BlockingIOError:
+            s.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def header(command, magic=MAGIC, version=1, flags=JSON_FLAG, arg_len=0):
