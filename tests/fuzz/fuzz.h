@@ -40,6 +40,58 @@ int	LLVMFuzzerInitialize(int *, char ***);
 # define FUZZ_UNPOISON(p, n)	((void)(p), (void)(n))
 #endif
 
+/* A harness's input read as a program: numbers big-endian, and zeros
+ * once it runs out, so that every input is a valid program. */
+struct fuzz_rd {
+	const uint8_t	*p;
+	size_t		 n;
+};
+
+static inline uint8_t
+fuzz_get8(struct fuzz_rd *r)
+{
+	if (r->n == 0)
+		return 0;
+	r->n--;
+	return *r->p++;
+}
+
+static inline uint16_t
+fuzz_get16(struct fuzz_rd *r)
+{
+	uint16_t hi = fuzz_get8(r);
+
+	return (uint16_t)(hi << 8 | fuzz_get8(r));
+}
+
+static inline uint32_t
+fuzz_get32(struct fuzz_rd *r)
+{
+	uint32_t hi = fuzz_get16(r);
+
+	return hi << 16 | fuzz_get16(r);
+}
+
+static inline uint64_t
+fuzz_get64(struct fuzz_rd *r)
+{
+	uint64_t hi = fuzz_get32(r);
+
+	return hi << 32 | fuzz_get32(r);
+}
+
+/* Up to len bytes into b; returns how many the input still had. */
+static inline size_t
+fuzz_take(struct fuzz_rd *r, uint8_t *b, size_t len)
+{
+	size_t k = len < r->n ? len : r->n;
+
+	memcpy(b, r->p, k);
+	r->p += k;
+	r->n -= k;
+	return k;
+}
+
 #ifdef OVT_PKT_H
 /* The end of the buffer: what lies after it in struct pkt (padding, if
  * any) is poisoned, so the allocation is as good as ending there. */

@@ -414,34 +414,17 @@ check_json(const uint8_t *s, size_t len, const struct tokens *want)
 
 /* ---- the program ---- */
 
-struct input {
-	const uint8_t	*d;
-	size_t		 n;
-};
-
-static uint8_t
-byte(struct input *in)
-{
-	uint8_t b = 0;
-
-	if (in->n > 0) {
-		b = *in->d++;
-		in->n--;
-	}
-	return b;
-}
-
 /* A length-prefixed string; a NUL in it ends the C string early. */
 static void
-str(struct input *in, char out[STR_MAX + 1])
+str(struct fuzz_rd *in, char out[STR_MAX + 1])
 {
-	size_t len = byte(in) % (STR_MAX + 1);
+	size_t len = fuzz_get8(in) % (STR_MAX + 1);
 
 	if (len > in->n)
 		len = in->n;
-	memcpy(out, in->d, len);
+	memcpy(out, in->p, len);
 	out[len] = '\0';
-	in->d += len;
+	in->p += len;
 	in->n -= len;
 }
 
@@ -451,7 +434,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	struct ctl_request req;
-	struct input in;
+	struct fuzz_rd in;
 	struct evbuffer *out = evbuffer_new();
 	struct emit *e;
 	struct tokens ts = { 0 };
@@ -465,7 +448,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	memset(&req, 0, sizeof(req));
 	memcpy(&req, d, n < sizeof(req) ? n : sizeof(req));
 	json = (req.flags & CTL_FLAG_JSON) != 0;
-	in.d = d + (n < sizeof(req) ? n : sizeof(req));
+	in.p = d + (n < sizeof(req) ? n : sizeof(req));
 	in.n = n - (n < sizeof(req) ? n : sizeof(req));
 
 	FUZZ_CHECK(out != NULL);
@@ -474,7 +457,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	tok_add(&ts, T_OBJ, NULL, 0);
 	stack[depth++] = F_OBJ;
 	while (in.n > 0) {
-		uint8_t op = byte(&in) % 6;
+		uint8_t op = fuzz_get8(&in) % 6;
 		enum frame top = stack[depth - 1];
 		char key[STR_MAX + 1], val[STR_MAX + 1];
 		const char *k = NULL;
@@ -520,12 +503,12 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			break;
 		case 4:
 			for (int i = 0; i < 8; i++)
-				u = u << 8 | byte(&in);
+				u = u << 8 | fuzz_get8(&in);
 			emit_u64(e, k, u);
 			tok_add(&ts, T_NUM, NULL, u);
 			break;
 		case 5:
-			if (byte(&in) & 1) {
+			if (fuzz_get8(&in) & 1) {
 				emit_bool(e, k, true);
 				tok_add(&ts, T_TRUE, NULL, 0);
 			} else {

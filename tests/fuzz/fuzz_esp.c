@@ -56,48 +56,11 @@ static const uint8_t other_keymat[ESP_KEYMAT_LEN] = {
 	0xca, 0xfe, 0xba, 0xbe,
 };
 
-struct rd {
-	const uint8_t	*p;
-	size_t		 n;
-};
-
-static uint8_t
-get8(struct rd *r)
-{
-	if (r->n == 0)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
-static uint16_t
-get16(struct rd *r)
-{
-	return (uint16_t)(get8(r) << 8 | get8(r));
-}
-
-static uint32_t
-get32(struct rd *r)
-{
-	return (uint32_t)get16(r) << 16 | get16(r);
-}
-
-static uint64_t
-get64(struct rd *r)
-{
-	return (uint64_t)get32(r) << 32 | get32(r);
-}
-
 /* len bytes from the input; a pattern once it runs out. */
 static void
-getbytes(struct rd *r, uint8_t *b, size_t len)
+getbytes(struct fuzz_rd *r, uint8_t *b, size_t len)
 {
-	size_t k = len < r->n ? len : r->n;
-
-	memcpy(b, r->p, k);
-	r->p += k;
-	r->n -= k;
-	for (size_t i = k; i < len; i++)
+	for (size_t i = fuzz_take(r, b, len); i < len; i++)
 		b[i] = (uint8_t)(i * 7 + 1);
 }
 
@@ -350,10 +313,10 @@ open_and_check(struct ctx *c, struct esp_sa *sa, const uint8_t *b, size_t len,
 /* ---- the steps ---- */
 
 static void
-op_raw(struct ctx *c, struct rd *r)
+op_raw(struct ctx *c, struct fuzz_rd *r)
 {
-	uint8_t flags = get8(r);
-	size_t len = get16(r) % 700;
+	uint8_t flags = fuzz_get8(r);
+	size_t len = fuzz_get16(r) % 700;
 	uint8_t *b = malloc(len > 0 ? len : 1);
 
 	FUZZ_CHECK(b != NULL);
@@ -362,7 +325,7 @@ op_raw(struct ctx *c, struct rd *r)
 	if ((flags & 1) && len >= 4)
 		be32_put(b, SPI);
 	if ((flags & 2) && len >= 8)
-		be32_put(b + 4, (uint32_t)(c->m.top + (int8_t)get8(r)));
+		be32_put(b + 4, (uint32_t)(c->m.top + (int8_t)fuzz_get8(r)));
 	open_and_check(c, c->in, b, len, false, 0, NULL, 0);
 	free(b);
 }
@@ -382,13 +345,13 @@ keep(struct ctx *c, uint8_t *b, size_t len, uint64_t seq, uint8_t *pt,
 	sl->pt_len = pt_len;
 }
 
-static void deliver(struct ctx *, const struct sent *, uint8_t, struct rd *);
+static void deliver(struct ctx *, const struct sent *, uint8_t, struct fuzz_rd *);
 
 static void
-op_seal(struct ctx *c, struct rd *r)
+op_seal(struct ctx *c, struct fuzz_rd *r)
 {
-	uint8_t flags = get8(r), nh = get8(r), iv[ESP_IV_LEN];
-	size_t len = get16(r) % (PKT_FRAME_MAX + 1);
+	uint8_t flags = fuzz_get8(r), nh = fuzz_get8(r), iv[ESP_IV_LEN];
+	size_t len = fuzz_get16(r) % (PKT_FRAME_MAX + 1);
 	size_t npad = (4 - (len + 2) % 4) % 4, need = npad + 2 + ESP_ICV_LEN;
 	uint64_t seq = c->out->tx_seq;
 	uint64_t max = c->m.esn ? UINT64_MAX : UINT32_MAX;
@@ -460,7 +423,7 @@ op_seal(struct ctx *c, struct rd *r)
 /* mode: 0 as sealed, 1 a bit flipped, 2 truncated, 3 extended, 4 to an SA
  * with another key. */
 static void
-deliver(struct ctx *c, const struct sent *sl, uint8_t mode, struct rd *r)
+deliver(struct ctx *c, const struct sent *sl, uint8_t mode, struct fuzz_rd *r)
 {
 	uint8_t *b;
 	size_t len, pos;
@@ -475,20 +438,20 @@ deliver(struct ctx *c, const struct sent *sl, uint8_t mode, struct rd *r)
 	case 1:
 		FUZZ_CHECK((b = malloc(sl->len)) != NULL);
 		memcpy(b, sl->b, sl->len);
-		pos = get16(r) % (sl->len * 8);
+		pos = fuzz_get16(r) % (sl->len * 8);
 		b[pos / 8] ^= (uint8_t)(1 << (pos % 8));
 		open_and_check(c, c->in, b, sl->len, false, 0, NULL, 0);
 		free(b);
 		break;
 	case 2:
-		len = get16(r) % sl->len;
+		len = fuzz_get16(r) % sl->len;
 		FUZZ_CHECK((b = malloc(len > 0 ? len : 1)) != NULL);
 		memcpy(b, sl->b, len);
 		open_and_check(c, c->in, b, len, false, 0, NULL, 0);
 		free(b);
 		break;
 	case 3:
-		len = sl->len + 1 + get8(r) % 32;
+		len = sl->len + 1 + fuzz_get8(r) % 32;
 		FUZZ_CHECK((b = malloc(len)) != NULL);
 		memcpy(b, sl->b, sl->len);
 		getbytes(r, b + sl->len, len - sl->len);
@@ -503,66 +466,66 @@ deliver(struct ctx *c, const struct sent *sl, uint8_t mode, struct rd *r)
 }
 
 static void
-op_deliver(struct ctx *c, struct rd *r)
+op_deliver(struct ctx *c, struct fuzz_rd *r)
 {
-	uint8_t which = get8(r), mode = get8(r);
+	uint8_t which = fuzz_get8(r), mode = fuzz_get8(r);
 
 	deliver(c, &c->slot[which % N_SLOTS], mode, r);
 }
 
 static void
-op_seq(struct ctx *c, struct rd *r)
+op_seq(struct ctx *c, struct fuzz_rd *r)
 {
 	uint64_t *t = &c->out->tx_seq, top = c->m.top, w = c->m.size;
 
-	switch (get8(r) % 8) {
+	switch (fuzz_get8(r) % 8) {
 	case 0:
-		*t = get32(r);
+		*t = fuzz_get32(r);
 		break;
 	case 1:
-		*t += get16(r);
+		*t += fuzz_get16(r);
 		break;
 	case 2:
-		*t -= get16(r);
+		*t -= fuzz_get16(r);
 		break;
 	case 3:		/* around the top */
-		*t = top + (int16_t)get16(r);
+		*t = top + (int16_t)fuzz_get16(r);
 		break;
 	case 4:		/* around the bottom of the window */
-		*t = top - w + 1 + (int8_t)get8(r);
+		*t = top - w + 1 + (int8_t)fuzz_get8(r);
 		break;
 	case 5:		/* around the end of what ESN places ahead */
 		*t = model_lower(&c->m) + ((uint64_t)1 << 32) +
-		    (int8_t)get8(r);
+		    (int8_t)fuzz_get8(r);
 		break;
 	case 6:		/* around a 2^32 boundary */
-		*t = ((uint64_t)get16(r) << 32) + (int8_t)get8(r);
+		*t = ((uint64_t)fuzz_get16(r) << 32) + (int8_t)fuzz_get8(r);
 		break;
 	case 7:
-		*t = get64(r);
+		*t = fuzz_get64(r);
 		break;
 	}
 }
 
 /* An authentic packet around any plaintext, so a bad trailer is seen. */
 static void
-op_forge(struct ctx *c, struct rd *r)
+op_forge(struct ctx *c, struct fuzz_rd *r)
 {
 	uint8_t iv[ESP_IV_LEN], *pt, *b;
-	size_t pt_len = get16(r) % 600, len;
+	size_t pt_len = fuzz_get16(r) % 600, len;
 	uint64_t seq;
 
-	if (get8(r) & 1)
-		seq = c->m.top + (int16_t)get16(r);
+	if (fuzz_get8(r) & 1)
+		seq = c->m.top + (int16_t)fuzz_get16(r);
 	else
-		seq = c->m.esn ? get64(r) : get32(r);
+		seq = c->m.esn ? fuzz_get64(r) : fuzz_get32(r);
 	if (!c->m.esn)
 		seq = (uint32_t)seq;
 	getbytes(r, iv, sizeof(iv));
 	FUZZ_CHECK((pt = malloc(pt_len > 0 ? pt_len : 1)) != NULL);
 	getbytes(r, pt, pt_len);
 	/* A plausible trailer unless the input says otherwise. */
-	if (pt_len >= 2 && (get8(r) & 1)) {
+	if (pt_len >= 2 && (fuzz_get8(r) & 1)) {
 		size_t npad = pt[pt_len - 2] % 4;
 
 		if (npad > pt_len - 2)
@@ -621,9 +584,9 @@ sa_get(struct ctx *c, uint8_t cfg)
 int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
-	struct rd r = { d, n };
+	struct fuzz_rd r = { d, n };
 	struct ctx c;
-	uint8_t cfg = get8(&r);
+	uint8_t cfg = fuzz_get8(&r);
 
 	memset(&c, 0, sizeof(c));
 	c.cipher = (cfg & 1) ? ESP_AES256_GCM : ESP_CHACHA20_POLY1305;
@@ -634,7 +597,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 
 	sa_get(&c, cfg);
 	for (int i = 0; i < MAX_OPS && r.n > 0; i++) {
-		switch (get8(&r) % 6) {
+		switch (fuzz_get8(&r) % 6) {
 		case 0:
 			op_raw(&c, &r);
 			break;

@@ -169,23 +169,6 @@ check_agree(const struct fdb *f, const struct model *m, uint64_t now)
 
 /* ---- the operations ---- */
 
-struct input {
-	const uint8_t	*d;
-	size_t		 n;
-};
-
-static uint8_t
-byte(struct input *in)
-{
-	uint8_t b = 0;
-
-	if (in->n > 0) {
-		b = *in->d++;
-		in->n--;
-	}
-	return b;
-}
-
 /* A small pool, so MACs come back; plus the invalid kinds. */
 static void
 mac_of(uint8_t b, uint8_t mac[6])
@@ -288,7 +271,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	static bool init;
-	struct input in = { d, n };
+	struct fuzz_rd in = { d, n };
 	struct model *m;
 	struct fdb *f;
 	uint64_t now = 1000000;
@@ -303,22 +286,22 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return 0;
-	m->max = 1 + byte(&in) % MAX_ENTRIES;
-	m->aging = 1 + (byte(&in) | (uint64_t)byte(&in) << 8) % 1024;
-	key_seed[0] = byte(&in);
-	key_seed[1] = byte(&in);
+	m->max = 1 + fuzz_get8(&in) % MAX_ENTRIES;
+	m->aging = 1 + (fuzz_get8(&in) | (uint64_t)fuzz_get8(&in) << 8) % 1024;
+	key_seed[0] = fuzz_get8(&in);
+	key_seed[1] = fuzz_get8(&in);
 	FUZZ_CHECK((f = fdb_create((uint32_t)m->max, m->aging)) != NULL);
 	check_agree(f, m, now);
 
 	while (in.n > 0) {
-		uint8_t op = byte(&in) % 9, a, b;
+		uint8_t op = fuzz_get8(&in) % 9, a, b;
 		uint8_t mac[6];
 
 		switch (op) {
 		case 0:
 		case 1:
-			a = byte(&in);
-			b = byte(&in);
+			a = fuzz_get8(&in);
+			b = fuzz_get8(&in);
 			mac_of(a, mac);
 			do_learn(f, m, mac, owner_of(b), now);
 			break;
@@ -326,7 +309,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			const struct peer *o;
 			struct ment *e;
 
-			mac_of(byte(&in), mac);
+			mac_of(fuzz_get8(&in), mac);
 			e = mfind(m, mac);
 			if (e == NULL || aged(m, e, now)) {
 				FUZZ_CHECK(!fdb_lookup(f, mac, now, &o));
@@ -346,7 +329,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			FUZZ_CHECK(fdb_expire(f, now) == cnt);
 			break;
 		case 4: {
-			const struct peer *o = owner_of(byte(&in));
+			const struct peer *o = owner_of(fuzz_get8(&in));
 
 			for (i = cnt = 0; i < m->n; )
 				if (m->e[i].owner == o)
@@ -357,8 +340,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			break;
 		}
 		case 5:
-			a = byte(&in);
-			b = byte(&in);
+			a = fuzz_get8(&in);
+			b = fuzz_get8(&in);
 			for (int k = 0; k < N_PEERS; k++)
 				remap_to[k] = owner_of((uint8_t)((a | b << 8) >>
 				    (3 * k)) & 7);
@@ -382,7 +365,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			FUZZ_CHECK(fdb_remap(f, remap_fn, remap_to) == cnt);
 			break;
 		case 6: {
-			uint64_t ms = byte(&in) | (uint64_t)byte(&in) << 8;
+			uint64_t ms = fuzz_get8(&in) | (uint64_t)fuzz_get8(&in) << 8;
 
 			fdb_set_aging(f, ms);
 			if (ms > 0)
@@ -390,7 +373,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			break;
 		}
 		case 7:
-			a = byte(&in);
+			a = fuzz_get8(&in);
 			if (a == 0xff)
 				now += (uint64_t)1 << 40;
 			else if (a & 0x80)
@@ -401,7 +384,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			break;
 		case 8:
 			/* A clock far back, then forward again. */
-			now = byte(&in) == 0 ? 0 : now + 4096;
+			now = fuzz_get8(&in) == 0 ? 0 : now + 4096;
 			break;
 		}
 		check_agree(f, m, now);

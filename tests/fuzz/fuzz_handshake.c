@@ -107,40 +107,11 @@ struct world {
 	uint8_t		*out;		/* exactly HS_MSG_MAX bytes */
 };
 
-struct rd {
-	const uint8_t	*p;
-	size_t		 n;
-};
-
-static uint8_t
-get8(struct rd *r)
-{
-	if (r->n == 0)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
-static uint16_t
-get16(struct rd *r)
-{
-	return (uint16_t)(get8(r) << 8 | get8(r));
-}
-
-static uint32_t
-get32(struct rd *r)
-{
-	return (uint32_t)get16(r) << 16 | get16(r);
-}
-
 static void
-getbytes(struct rd *r, uint8_t *b, size_t len)
+getbytes(struct fuzz_rd *r, uint8_t *b, size_t len)
 {
-	size_t k = len < r->n ? len : r->n;
+	size_t k = fuzz_take(r, b, len);
 
-	memcpy(b, r->p, k);
-	r->p += k;
-	r->n -= k;
 	memset(b + k, 0, len - k);
 }
 
@@ -631,12 +602,12 @@ op_timers(struct world *w, struct side *sd, bool force)
 }
 
 static void
-op_confirm(struct world *w, struct side *sd, struct rd *r)
+op_confirm(struct world *w, struct side *sd, struct fuzz_rd *r)
 {
 	struct hs_event ev;
 	enum hs_event_type t;
 	uint32_t spi;
-	uint8_t how = get8(r);
+	uint8_t how = fuzz_get8(r);
 	int peer = peer_of(sd->id);
 
 	switch (how % 3) {
@@ -651,7 +622,7 @@ op_confirm(struct world *w, struct side *sd, struct rd *r)
 		break;
 	}
 	default:
-		spi = get32(r);
+		spi = fuzz_get32(r);
 		break;
 	}
 	call_begin(sd);
@@ -679,10 +650,10 @@ op_confirm(struct world *w, struct side *sd, struct rd *r)
 
 /* A message again, as it was or damaged. */
 static void
-op_deliver(struct world *w, struct rd *r)
+op_deliver(struct world *w, struct fuzz_rd *r)
 {
-	struct side *sd = &w->s[get8(r) % w->nsides];
-	uint8_t k = get8(r), how = get8(r), b[HS_MSG_MAX + 64];
+	struct side *sd = &w->s[fuzz_get8(r) % w->nsides];
+	uint8_t k = fuzz_get8(r), how = fuzz_get8(r), b[HS_MSG_MAX + 64];
 	const struct msg *m, *m2;
 	size_t len, pos;
 
@@ -696,28 +667,28 @@ op_deliver(struct world *w, struct rd *r)
 	case 1:
 		break;
 	case 2:		/* one bit */
-		pos = get16(r) % (len * 8);
+		pos = fuzz_get16(r) % (len * 8);
 		b[pos / 8] ^= (uint8_t)(1 << (pos % 8));
 		break;
 	case 3:		/* truncated */
-		len = get8(r) % len;
+		len = fuzz_get8(r) % len;
 		break;
 	case 4:		/* extended */
-		pos = 1 + get8(r) % 64;
+		pos = 1 + fuzz_get8(r) % 64;
 		getbytes(r, b + len, pos);
 		len += pos;
 		break;
 	case 5:		/* a byte overwritten, mac1 made good again */
-		pos = get8(r) % len;
-		b[pos] = get8(r);
+		pos = fuzz_get8(r) % len;
+		b[pos] = fuzz_get8(r);
 		mac1_put(b, len, sd->mac1_rx);
 		break;
 	case 6:		/* the head of one, the tail of another */
-		m2 = &w->log[get8(r) % w->nlog];
+		m2 = &w->log[fuzz_get8(r) % w->nlog];
 		if (m2->len == len) {
-			pos = get8(r) % len;
+			pos = fuzz_get8(r) % len;
 			memcpy(b + pos, m2->b + pos, len - pos);
-			if (get8(r) & 1)
+			if (fuzz_get8(r) & 1)
 				mac1_put(b, len, sd->mac1_rx);
 		}
 		break;
@@ -727,15 +698,15 @@ op_deliver(struct world *w, struct rd *r)
 
 /* Raw bytes, shaped into a message of either type if the input says. */
 static void
-op_raw(struct world *w, struct rd *r)
+op_raw(struct world *w, struct fuzz_rd *r)
 {
-	struct side *sd = &w->s[get8(r) % w->nsides];
-	uint8_t flags = get8(r), b[HS_MSG_MAX + 64];
+	struct side *sd = &w->s[fuzz_get8(r) % w->nsides];
+	uint8_t flags = fuzz_get8(r), b[HS_MSG_MAX + 64];
 	size_t len;
 
 	switch (flags % 4) {
 	case 0:
-		len = get8(r) % sizeof(b);
+		len = fuzz_get8(r) % sizeof(b);
 		break;
 	case 1:
 	case 2:
@@ -760,22 +731,22 @@ op_raw(struct world *w, struct rd *r)
 }
 
 static void
-op_time(struct world *w, struct rd *r)
+op_time(struct world *w, struct fuzz_rd *r)
 {
 	static const uint64_t steps[] = {
 		1, HS_RETRY_MS, HS_KEEPALIVE_MS, HS_GRACE_MS, HS_GIVEUP_MS,
 		HS_RETRY_MAX_MS,
 	};
-	uint8_t how = get8(r);
+	uint8_t how = fuzz_get8(r);
 
 	if (how & 1)
-		w->now += get16(r);
+		w->now += fuzz_get16(r);
 	else
 		w->now += steps[(how >> 1) % (sizeof(steps) / sizeof(*steps))];
 }
 
 static int
-setup(struct world *w, uint8_t cfg, struct rd *r)
+setup(struct world *w, uint8_t cfg, struct fuzz_rd *r)
 {
 	struct hs_env env = {
 		.random = env_random, .realtime_ns = env_realtime,
@@ -787,7 +758,7 @@ setup(struct world *w, uint8_t cfg, struct rd *r)
 	w->nsides = (cfg & 2) ? 3 : 2;
 	if (!w->kk && variant == 2)
 		variant = 0;
-	w->now = 1000 + get16(r);
+	w->now = 1000 + fuzz_get16(r);
 	FUZZ_CHECK((w->out = malloc(HS_MSG_MAX)) != NULL);
 	for (int i = 0; i < w->nsides; i++) {
 		struct side *sd = &w->s[i];
@@ -799,7 +770,7 @@ setup(struct world *w, uint8_t cfg, struct rd *r)
 		sd->id = i;
 		/* Distinct per end, so no two ends share an instance id and
 		 * a message's bytes tell who sent it. */
-		sd->rng = get16(r) | (uint64_t)(i + 1) << 32;
+		sd->rng = fuzz_get16(r) | (uint64_t)(i + 1) << 32;
 		sd->last_init = sd->greatest = -1;
 		if (i == C) {
 			/* Claims to be B to A. */
@@ -813,7 +784,7 @@ setup(struct world *w, uint8_t cfg, struct rd *r)
 		if (cfg & 0x20) {
 			env.spi_in_use = env_spi_in_use;
 			sd->busy_lo = 256;
-			sd->busy_n = (uint32_t)get8(r) << 24;
+			sd->busy_n = (uint32_t)fuzz_get8(r) << 24;
 		}
 		env.arg = sd;
 		memcpy(st.local_private, s_priv[me], 32);
@@ -857,9 +828,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
-	struct rd r = { d, n };
+	struct fuzz_rd r = { d, n };
 	struct world w;
-	uint8_t cfg = get8(&r);
+	uint8_t cfg = fuzz_get8(&r);
 
 	/* replay.c has no LLVMFuzzerInitialize call. */
 	if (!initialized)
@@ -868,7 +839,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	setup(&w, cfg, &r);
 
 	for (int i = 0; i < MAX_OPS && r.n > 0; i++) {
-		uint8_t op = get8(&r);
+		uint8_t op = fuzz_get8(&r);
 		struct side *sd = &w.s[(op >> 4) % w.nsides];
 
 		switch (op % 11) {
@@ -906,14 +877,14 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			op_confirm(&w, sd, &r);
 			break;
 		case 8:		/* the wall clock steps, within this century */
-			sd->wall_off_ns += (int64_t)(int32_t)get32(&r) *
+			sd->wall_off_ns += (int64_t)(int32_t)fuzz_get32(&r) *
 			    1000000;
 			if (sd->wall_off_ns < -1000000000000000000LL ||
 			    sd->wall_off_ns > 1000000000000000000LL)
 				sd->wall_off_ns = 0;
 			break;
 		case 9: {	/* bytes the next random calls return */
-			size_t k = get8(&r) % 64;
+			size_t k = fuzz_get8(&r) % 64;
 
 			if (sd->nforced + k <= sizeof(sd->forced)) {
 				getbytes(&r, sd->forced + sd->nforced, k);
@@ -922,8 +893,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			break;
 		}
 		case 10:	/* the caller's other SPIs */
-			sd->busy_lo = get32(&r);
-			sd->busy_n = get16(&r);
+			sd->busy_lo = fuzz_get32(&r);
+			sd->busy_n = fuzz_get16(&r);
 			break;
 		}
 	}
