@@ -8,6 +8,7 @@
 # IP protocol 50), either followed by :nooffload for offload = no.
 set -eu
 cd "$(dirname "$0")/.."
+scripts/install-deps.sh bench >/dev/null
 export top_builddir=${top_builddir:-$PWD}
 . tests/netns/lib.sh
 
@@ -112,6 +113,54 @@ for case in $CASES; do
 	stop_ovtund b2
 	DAEMON_PIDS=()
 done
+
+# tinc 1.0 in switch mode, the classic userspace TAP overlay, as a
+# reference: TINC_CIPHERS lists "none" (unencrypted) and/or a cipher.
+tinc_conf() {
+	local n=$1 addr=$2 ovl=$3 oaddr=$4 peer=$5 cipher=$6 d=$WORKDIR/tinc-$1
+	rm -rf "$d"
+	mkdir -p "$d/hosts"
+	printf 'Name = %s\nMode = switch\nInterface = tinc%s\nAddressFamily = ipv4\nConnectTo = %s\n' \
+		"$n" "$n" "$peer" >"$d/tinc.conf"
+	printf 'Address = %s\nPort = 655\nCipher = %s\nDigest = %s\n' "$addr" \
+		"$cipher" "$([ "$cipher" = none ] && echo none || echo sha256)" \
+		>"$d/hosts/$n"
+	printf '#!/bin/sh\nip link set "$INTERFACE" netns %s\nip -n %s addr add %s dev "$INTERFACE"\nip -n %s link set "$INTERFACE" up\n' \
+		"$(ns "$ovl")" "$(ns "$ovl")" "$oaddr" "$(ns "$ovl")" >"$d/tinc-up"
+	chmod +x "$d/tinc-up"
+	tincd -c "$d" -K 2048 </dev/null >/dev/null 2>&1
+}
+
+if command -v tincd >/dev/null; then
+	for cipher in ${TINC_CIPHERS:-none aes-256-cbc}; do
+		log "tinc 1.0 switch, cipher $cipher"
+		tinc_conf b1 192.0.2.1 left 10.0.0.1/24 b2 "$cipher"
+		tinc_conf b2 192.0.2.2 right 10.0.0.2/24 b1 "$cipher"
+		cp "$WORKDIR/tinc-b1/hosts/b1" "$WORKDIR/tinc-b2/hosts/"
+		cp "$WORKDIR/tinc-b2/hosts/b2" "$WORKDIR/tinc-b1/hosts/"
+		tinc_pids=()
+		for n in b1 b2; do
+			nsenter --net="/run/netns/$(ns "$n")" -- tincd -c \
+				"$WORKDIR/tinc-$n" -D \
+				--pidfile="$WORKDIR/tinc-$n.pid" \
+				>"$WORKDIR/tinc-$n.log" 2>&1 &
+			tinc_pids+=($!)
+			DAEMON_PIDS+=($!)
+		done
+		for _ in $(seq 100); do
+			nsx right ip link show tincb2 >/dev/null 2>&1 &&
+				nsx left ip link show tincb1 >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		ping_ok left 10.0.0.2 1
+		g=$(iperf_gbps left right 10.0.0.2)
+		row "tinc switch/$cipher" "$g" "$(rtt_ms left 10.0.0.2)" - \
+			"$(rss_kb "${tinc_pids[0]}")"
+		end_case
+		ns_add b1 b2 left right
+		wire b1 u1 192.0.2.1 b2 u2 192.0.2.2
+	done
+fi
 
 kvx_median=${kvx%% *}
 echo

@@ -11,10 +11,11 @@ RUNTIME="iproute2 iputils-ping procps"
 TEST="tshark openvswitch-switch socat ethtool python3 python3-scapy
 	python3-cryptography tcpdump
 	systemd clang libclang-rt-14-dev valgrind git"
-BENCH="iperf3"
+BENCH="iperf3 tinc"
 
 case "${1:-all}" in
 build)	pkgs="$BUILD $RUNTIME" ;;
+bench)	pkgs="$BUILD $RUNTIME $BENCH" ;;
 *)	pkgs="$BUILD $RUNTIME $TEST $BENCH" ;;
 esac
 

@@ -39,18 +39,18 @@ fail() {
 end_case() {
 	local pid i n
 	for pid in "${DAEMON_PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
+		kill -TERM "$pid" 2>/dev/null || true
 	done
 	for pid in "${DAEMON_PIDS[@]}"; do
 		for i in $(seq 50); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -KILL "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null || true
 	done
 	DAEMON_PIDS=()
 	for n in "${NAMESPACES[@]}"; do
-		ip netns del "$n" 2>/dev/null
+		ip netns del "$n" 2>/dev/null || true
 	done
 	NAMESPACES=()
 }
