@@ -10,7 +10,8 @@
 #include "peer.h"
 #include "session.h"
 
-int
+/* The line, without its newline; its length, or -1 if buf is too small. */
+static int
 keylog_format(char *buf, size_t len, const struct peer *peer,
     const struct session_sa *ss)
 {

@@ -9,12 +9,9 @@
 struct peer;
 struct session_sa;
 
-/* Formats the esp_sa line (no newline) of an SA of peer. ChaCha20-
- * Poly1305, which Wireshark cannot decrypt, comes out as a comment line
- * with the same fields. Returns the length, or -1 if buf is too small. */
-int	keylog_format(char *buf, size_t len, const struct peer *,
-	    const struct session_sa *);
-/* The datapath's callback: appends the line to the file at path (arg). */
+/* The datapath's callback: appends the SA's esp_sa line to the file at
+ * path (arg). ChaCha20-Poly1305, which Wireshark cannot decrypt, comes out
+ * as a comment line with the same fields. */
 void	keylog_append(void *path, const struct peer *,
 	    const struct session_sa *);
 

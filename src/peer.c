@@ -129,7 +129,7 @@ encap_overhead(const struct tunnel_params *tun,
 
 /* The largest frame for the path: the underlay MTU less the outer
  * headers, and no more than the configured mtu (plus Ethernet) allows. */
-void
+static void
 peer_set_path_mtu(struct peer *p, unsigned path_mtu)
 {
 	unsigned over = encap_overhead(&p->cfg.tun, &p->cfg.enc,

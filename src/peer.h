@@ -58,8 +58,6 @@ int		 peer_table_start_sessions(struct peer_table *t,
 		     char *err, size_t errlen);
 struct peer	*peer_lookup(const struct peer_table *, const struct ovt_addr *);
 
-/* Sets the underlay path MTU toward p, and its frame_max from it. */
-void		 peer_set_path_mtu(struct peer *p, unsigned path_mtu);
 /* Asks the kernel for the route MTU toward p (its PMTU cache included)
  * and applies it; returns true when it changed. */
 bool		 peer_path_mtu_refresh(struct peer *p);
