@@ -796,8 +796,8 @@ dp_from_peer(struct datapath *dp, struct sock *s, struct pkt *p,
 	return why;
 }
 
-void
-dp_sock_readable(struct datapath *dp, struct sock *s, uint64_t now)
+static void
+dp_sock_batch(struct datapath *dp, struct sock *s, uint64_t now)
 {
 	unsigned n;
 
@@ -818,6 +818,16 @@ dp_sock_readable(struct datapath *dp, struct sock *s, uint64_t now)
 		dp_gro_flush(dp);
 	/* Replies and frames released by new keys. */
 	dp_flush(dp);
+}
+
+/* Datagrams the kernel coalesced (UDP GRO) may fill several batches; what
+ * one receive brought is finished here, as the fd will not wake for it. */
+void
+dp_sock_readable(struct datapath *dp, struct sock *s, uint64_t now)
+{
+	do
+		dp_sock_batch(dp, s, now);
+	while (sock_rx_pending(s));
 }
 
 /* The kernel learns of a smaller underlay path from ICMP for our outer

@@ -4,6 +4,7 @@
 #include <netinet/udp.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +12,24 @@
 #include "wire.h"
 
 #define SOCK_BUFFER_BYTES	(4 << 20)
+/* UDP GRO: a received message holds up to 64 KiB of datagrams. A few per
+ * receive are enough to drain a batch's worth of segments. */
+#define SOCK_GRO_MSGS		8
+#define SOCK_GRO_BYTES		65536
+
+struct sock_gro {
+	unsigned	n_msg;		/* received by the last recvmmsg */
+	unsigned	msg;		/* the one being split */
+	size_t		off;		/* ... from this byte */
+	struct mmsghdr	hdr[SOCK_GRO_MSGS];
+	struct iovec	iov[SOCK_GRO_MSGS];
+	struct sockaddr_storage src[SOCK_GRO_MSGS];
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		cmsg[SOCK_GRO_MSGS];
+	uint8_t		buf[SOCK_GRO_MSGS][SOCK_GRO_BYTES];
+};
 
 socklen_t
 sockaddr_from(struct sockaddr_storage *ss, const struct ovt_addr *addr,
@@ -69,6 +88,24 @@ sock_probe_gso(int fd)
 	return setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
 }
 
+/* UDP GRO (Linux 5.0): a run of datagrams from one sender arrives as one
+ * message, and a UDP GSO send from a local peer is never cut up at all;
+ * without it each segment crosses the receive path alone. */
+static struct sock_gro *
+sock_enable_gro(int fd)
+{
+	static const int one = 1;
+	struct sock_gro *g;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return NULL;
+	if (setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0) {
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
 static int
 sock_bind(struct sock *s, const struct ovt_addr *local)
 {
@@ -111,6 +148,8 @@ sock_open(struct sock *s, enum sock_kind kind, const struct ovt_addr *local,
 	}
 	sock_set_buffers(s->fd);
 	s->gso = kind == SOCK_UDP && sock_probe_gso(s->fd);
+	if (kind == SOCK_UDP)
+		s->gro = sock_enable_gro(s->fd);
 	if ((ret = sock_bind(s, local)) < 0) {
 		if (kind == SOCK_UDP)
 			snprintf(err, errlen, "binding %s port %u: %s",
@@ -131,6 +170,8 @@ sock_close(struct sock *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
+	free(s->gro);
+	s->gro = NULL;
 }
 
 /* A message of several packets tells the kernel their size. */
@@ -226,6 +267,96 @@ sock_queue(struct sock *s, struct pkt *p, const struct sockaddr *dst,
 	return 0;
 }
 
+bool
+sock_rx_pending(const struct sock *s)
+{
+	return s->gro != NULL && s->gro->msg < s->gro->n_msg;
+}
+
+/* The segment size the kernel kept the datagrams at; 0 for one datagram. */
+static size_t
+sock_gro_size(struct msghdr *m)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL;
+	    c = CMSG_NXTHDR(m, c)) {
+		int size;
+
+		if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO ||
+		    c->cmsg_len < CMSG_LEN(sizeof(size)))
+			continue;
+		memcpy(&size, CMSG_DATA(c), sizeof(size));
+		return size > 0 ? (size_t)size : 0;
+	}
+	return 0;
+}
+
+static unsigned
+sock_gro_receive(struct sock *s)
+{
+	struct sock_gro *g = s->gro;
+	int got;
+
+	for (unsigned i = 0; i < SOCK_GRO_MSGS; i++) {
+		struct msghdr *m = &g->hdr[i].msg_hdr;
+
+		g->iov[i].iov_base = g->buf[i];
+		g->iov[i].iov_len = sizeof(g->buf[i]);
+		memset(m, 0, sizeof(*m));
+		m->msg_name = &g->src[i];
+		m->msg_namelen = sizeof(g->src[i]);
+		m->msg_iov = &g->iov[i];
+		m->msg_iovlen = 1;
+		m->msg_control = g->cmsg[i].buf;
+		m->msg_controllen = sizeof(g->cmsg[i].buf);
+	}
+	do {
+		got = recvmmsg(s->fd, g->hdr, SOCK_GRO_MSGS, MSG_DONTWAIT,
+		    NULL);
+	} while (got < 0 && errno == EINTR);
+	g->msg = 0;
+	g->off = 0;
+	g->n_msg = got > 0 ? (unsigned)got : 0;
+	return g->n_msg;
+}
+
+/* Splits received messages back into datagrams, one copy each: the codecs
+ * work in a packet's headroom, which the kernel's buffer does not have. */
+static unsigned
+sock_recv_gro(struct sock *s, struct pkt **pkts, struct sock_rx *meta,
+    unsigned n)
+{
+	struct sock_gro *g = s->gro;
+	unsigned got = 0;
+
+	if (!sock_rx_pending(s) && sock_gro_receive(s) == 0)
+		return 0;
+	while (got < n && g->msg < g->n_msg) {
+		struct msghdr *m = &g->hdr[g->msg].msg_hdr;
+		size_t len = g->hdr[g->msg].msg_len;
+		size_t seg = sock_gro_size(m);
+		struct pkt *p = pkts[got];
+
+		if (seg == 0 || seg > len - g->off)
+			seg = len - g->off;
+		meta[got].truncated = (m->msg_flags & MSG_TRUNC) != 0 ||
+		    seg > pkt_tailroom(p);
+		addr_from_sockaddr(&meta[got].src, &g->src[g->msg]);
+		if (meta[got].truncated) {
+			seg = len - g->off;
+		} else {
+			memcpy(p->data, g->buf[g->msg] + g->off, seg);
+			p->len = seg;
+		}
+		g->off += seg;
+		if (g->off >= len) {
+			g->msg++;
+			g->off = 0;
+		}
+		got++;
+	}
+	return got;
+}
+
 unsigned
 sock_recv(struct sock *s, struct pkt **pkts, struct sock_rx *meta,
     unsigned n)
@@ -234,6 +365,8 @@ sock_recv(struct sock *s, struct pkt **pkts, struct sock_rx *meta,
 
 	if (n > SOCK_BATCH)
 		n = SOCK_BATCH;
+	if (s->gro != NULL)
+		return sock_recv_gro(s, pkts, meta, n);
 	for (unsigned i = 0; i < n; i++) {
 		struct msghdr *m = &s->rx_msg[i].msg_hdr;
 

@@ -17,6 +17,8 @@
 #define SOCK_GSO_SEGS	64	/* the kernel's limit per message */
 #define SOCK_GSO_BYTES	65000	/* a UDP datagram's, less headers */
 
+struct sock_gro;
+
 enum sock_kind {
 	SOCK_GRE,	/* raw IP protocol 47 */
 	SOCK_UDP,
@@ -43,6 +45,8 @@ struct sock {
 	unsigned	n_msg;		/* ... in this many messages */
 	bool		gso;		/* UDP_SEGMENT: one message may carry
 					 * a run of equal-sized packets */
+	struct sock_gro	*gro;		/* UDP_GRO: datagrams the kernel
+					 * kept together, split by sock_recv */
 	bool		pending;	/* on the data path's flush list */
 	struct sock	*next_pending;
 	struct mmsghdr	tx_msg[SOCK_BATCH];
@@ -78,9 +82,12 @@ struct sock_rx {
 };
 
 /* Receives up to n packets into pkts (reset by the caller), with meta[i]
- * for pkts[i]. Returns the count, 0 when nothing is waiting. */
+ * for pkts[i]. Returns the count, 0 when nothing is waiting. With UDP GRO
+ * one receive may bring more than n: the rest waits in the socket for the
+ * next call, and sock_rx_pending says so (the fd will not wake for it). */
 unsigned sock_recv(struct sock *, struct pkt **pkts, struct sock_rx *meta,
 	    unsigned n);
+bool	sock_rx_pending(const struct sock *);
 
 /* A raw IPv4 socket hands over the IP header too: checks and strips it. */
 enum drop_reason sock_strip_outer(const struct sock *, struct pkt *);
