@@ -642,10 +642,10 @@ dp_tap_readable(struct datapath *dp, uint64_t now)
  * superframe: one write instead of dozens. What GRO holds goes out at the
  * end of the receive batch. */
 static enum drop_reason
-dp_gro_add(struct datapath *dp, const struct pkt *p)
+dp_gro_add(struct datapath *dp, const struct pkt *p, bool csum_verified)
 {
 	struct gro_out out[GRO_ADD_MAX_OUT];
-	int n = gro_add(dp->gro, p->data, p->len, out);
+	int n = gro_add(dp->gro, p->data, p->len, csum_verified, out);
 	enum drop_reason why = DROP_NONE;
 
 	if (n < 0)
@@ -671,10 +671,11 @@ dp_gro_flush(struct datapath *dp)
 }
 
 /* The common end of every receive path: a decapsulated frame from peer
- * goes to the TAP, and its source MAC is learned behind the peer. */
+ * goes to the TAP, and its source MAC is learned behind the peer.
+ * csum_verified: an outer check covered the frame (see gro_add). */
 static enum drop_reason
 dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
-    uint64_t now)
+    bool csum_verified, uint64_t now)
 {
 	enum drop_reason why;
 
@@ -689,7 +690,7 @@ dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
 	peer->c.last_rx_ms = now;
 	fdb_learn(dp->fdb, p->data + 6, peer, now);
 	if (dp->tap->tso)
-		return dp_gro_add(dp, p);
+		return dp_gro_add(dp, p, csum_verified);
 	if (dp_tap_write(dp, NULL, p->data, p->len, 1) < 0)
 		return DROP_TAP_WRITE_ERROR;
 	return DROP_NONE;
@@ -697,7 +698,7 @@ dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
 
 static enum drop_reason
 dp_rx_tunnel(struct datapath *dp, const struct sock *s, struct peer *peer,
-    struct pkt *p, uint64_t now)
+    struct pkt *p, const struct sock_rx *meta, uint64_t now)
 {
 	enum drop_reason why;
 
@@ -708,7 +709,7 @@ dp_rx_tunnel(struct datapath *dp, const struct sock *s, struct peer *peer,
 		return DROP_WRONG_ENCAP;
 	if ((why = decap(p, &peer->cfg.tun)) != DROP_NONE)
 		return why;
-	return dp_deliver(dp, peer, p, now);
+	return dp_deliver(dp, peer, p, meta->csum_verified, now);
 }
 
 /* Strips the UDP header ESP protected; it must be the peer's port. */
@@ -745,7 +746,8 @@ dp_rx_esp(struct datapath *dp, struct peer *peer, struct pkt *p,
 		return why;
 	if ((why = decap(p, &peer->cfg.tun)) != DROP_NONE)
 		return why;
-	return dp_deliver(dp, peer, p, now);
+	/* The ICV covered the frame, as WireGuard trusts its AEAD. */
+	return dp_deliver(dp, peer, p, true, now);
 }
 
 static enum drop_reason
@@ -782,7 +784,7 @@ dp_from_peer(struct datapath *dp, struct sock *s, struct pkt *p,
 	}
 	switch (s->role) {
 	case ROLE_TUNNEL:
-		why = dp_rx_tunnel(dp, s, peer, p, now);
+		why = dp_rx_tunnel(dp, s, peer, p, meta, now);
 		break;
 	case ROLE_ESP:
 		why = dp_rx_esp(dp, peer, p, now);

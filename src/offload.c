@@ -420,7 +420,7 @@ gro_can_append(const struct gro_table *t, const struct gro_flow *fl,
 
 /* Whether f may join or start a superframe at all. */
 static bool
-gro_candidate(const uint8_t *f, const struct tcp_frame *o)
+gro_candidate(const uint8_t *f, const struct tcp_frame *o, bool csum_verified)
 {
 	uint8_t flags = f[o->l4 + 13];
 	size_t l4len = o->end - o->l4;
@@ -433,13 +433,13 @@ gro_candidate(const uint8_t *f, const struct tcp_frame *o)
 	if (!o->v6 && csum_fold(csum_partial(f + o->l3, o->l4 - o->l3, 0)) !=
 	    0xffff)
 		return false;
-	return csum_fold(csum_partial(f + o->l4, l4len,
+	return csum_verified || csum_fold(csum_partial(f + o->l4, l4len,
 	    pseudo_sum(f, o, l4len))) == 0xffff;
 }
 
 int
 gro_add(struct gro_table *t, const uint8_t *frame, size_t len,
-    struct gro_out out[GRO_ADD_MAX_OUT])
+    bool csum_verified, struct gro_out out[GRO_ADD_MAX_OUT])
 {
 	struct gro_flow *fl = NULL, *slot;
 	struct tcp_frame o;
@@ -457,7 +457,7 @@ gro_add(struct gro_table *t, const uint8_t *frame, size_t len,
 		if (gro_same_flow(t, &t->flows[i], frame, &o))
 			fl = &t->flows[i];
 	plen = o.end - o.hlen;
-	if (!gro_candidate(frame, &o)) {
+	if (!gro_candidate(frame, &o, csum_verified)) {
 		if (fl != NULL)
 			gro_emit(t, fl, &out[n++]);
 		t->stats.passed++;

@@ -182,9 +182,12 @@ void	gro_init(struct gro_table *t);
 
 /* Offers one received Ethernet frame; returns how many frames (0 to
  * GRO_ADD_MAX_OUT) are ready in out, in the order to write them. The
- * frame is copied when held, so the caller may reuse its buffer. */
+ * frame is copied when held, so the caller may reuse its buffer.
+ * csum_verified says a check that covers the whole frame already passed
+ * (an ESP ICV, a UDP checksum the kernel verified), so the TCP checksum
+ * need not be summed again, as the kernel's own tunnels do. */
 int	gro_add(struct gro_table *t, const uint8_t *frame, size_t len,
-	    struct gro_out out[GRO_ADD_MAX_OUT]);
+	    bool csum_verified, struct gro_out out[GRO_ADD_MAX_OUT]);
 
 /* Hands out every held superframe (at the end of a receive batch);
  * returns how many (0 to GRO_FLOWS) are in out. */

@@ -267,6 +267,9 @@ sock_queue(struct sock *s, struct pkt *p, const struct sockaddr *dst,
 	return 0;
 }
 
+/* Over IPv6 the kernel delivers no UDP datagram without a good checksum
+ * (a zero one is refused, RFC 8200 8.1); over IPv4 zero means none. */
+
 bool
 sock_rx_pending(const struct sock *s)
 {
@@ -336,6 +339,9 @@ sock_recv_gro(struct sock *s, struct pkt **pkts, struct sock_rx *meta,
 		size_t seg = sock_gro_size(m);
 		struct pkt *p = pkts[got];
 
+		/* Datagrams are coalesced only with a checksum, verified or
+		 * computed by the sending host itself. */
+		meta[got].csum_verified = seg != 0 || s->family == AF_INET6;
 		if (seg == 0 || seg > len - g->off)
 			seg = len - g->off;
 		meta[got].truncated = (m->msg_flags & MSG_TRUNC) != 0 ||
@@ -388,6 +394,8 @@ sock_recv(struct sock *s, struct pkt **pkts, struct sock_rx *meta,
 		pkts[i]->len = s->rx_msg[i].msg_len;
 		meta[i].truncated =
 		    (s->rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+		meta[i].csum_verified = s->kind == SOCK_UDP &&
+		    s->family == AF_INET6;
 		addr_from_sockaddr(&meta[i].src, &s->rx_src[i]);
 	}
 	return (unsigned)got;

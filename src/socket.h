@@ -79,6 +79,8 @@ unsigned sock_flush(struct sock *);
 struct sock_rx {
 	struct ovt_addr	src;
 	bool		truncated;	/* larger than the packet buffer */
+	bool		csum_verified;	/* by the kernel: a UDP checksum
+					 * covered the whole packet */
 };
 
 /* Receives up to n packets into pkts (reset by the caller), with meta[i]

@@ -832,7 +832,7 @@ check_round_trip(const struct spec *s, uint16_t mss)
 
 	ck_assert_uint_ge(nseg, 2);
 	for (size_t i = 0; i < nseg; i++) {
-		n = gro_add(gt, segs[i]->data, segs[i]->len, out);
+		n = gro_add(gt, segs[i]->data, segs[i]->len, false, out);
 		ck_assert_int_eq(n, ends && i + 1 == nseg ? 1 : 0);
 	}
 	if (!ends) {
@@ -897,20 +897,20 @@ START_TEST(gro_out_of_order)
 	b0 = seg(f0, &s, 1000, 0);
 	b1 = seg(f1, &s, 1000, 1);
 	b2 = seg(f2, &s, 1000, 2);
-	ck_assert_int_eq(gro_add(gt, f0, b0.len, out), 0);
+	ck_assert_int_eq(gro_add(gt, f0, b0.len, false, out), 0);
 	/* a gap: the held segment goes, the new one is held */
-	ck_assert_int_eq(gro_add(gt, f2, b2.len, out), 1);
+	ck_assert_int_eq(gro_add(gt, f2, b2.len, false, out), 1);
 	check_plain(&out[0], f0, b0.len);
 	/* late: the same again */
-	ck_assert_int_eq(gro_add(gt, f1, b1.len, out), 1);
+	ck_assert_int_eq(gro_add(gt, f1, b1.len, false, out), 1);
 	check_plain(&out[0], f2, b2.len);
 	ck_assert_int_eq(gro_flush(gt, out), 1);
 	check_plain(&out[0], f1, b1.len);
 
 	/* a retransmission of the last segment */
-	ck_assert_int_eq(gro_add(gt, f0, b0.len, out), 0);
-	ck_assert_int_eq(gro_add(gt, f1, b1.len, out), 0);
-	ck_assert_int_eq(gro_add(gt, f1, b1.len, out), 1);
+	ck_assert_int_eq(gro_add(gt, f0, b0.len, false, out), 0);
+	ck_assert_int_eq(gro_add(gt, f1, b1.len, false, out), 0);
+	ck_assert_int_eq(gro_add(gt, f1, b1.len, false, out), 1);
 	s.payload = 2000;
 	check_super(&out[0], &s, 1000, 2);
 	ck_assert_int_eq(gro_flush(gt, out), 1);
@@ -961,9 +961,9 @@ START_TEST(gro_flows)
 	b.seq = 12345;
 	for (size_t i = 0; i < 3; i++) {
 		x = seg(f0, &a, 1000, i);
-		ck_assert_int_eq(gro_add(gt, f0, x.len, out), 0);
+		ck_assert_int_eq(gro_add(gt, f0, x.len, false, out), 0);
 		x = seg(f0, &b, 1000, i);
-		ck_assert_int_eq(gro_add(gt, f0, x.len, out), 0);
+		ck_assert_int_eq(gro_add(gt, f0, x.len, false, out), 0);
 	}
 	ck_assert_int_eq(gro_flush(gt, out), 2);
 	check_super(&out[0], &a, 1000, 3);
@@ -975,8 +975,8 @@ START_TEST(gro_flows)
 		x1 = seg(f1, &a, 1000, 1);
 		f1[key[k]] ^= 0x04;
 		refix(f1, &x1, false);
-		ck_assert_int_eq(gro_add(gt, f0, x0.len, out), 0);
-		ck_assert_int_eq(gro_add(gt, f1, x1.len, out), 0);
+		ck_assert_int_eq(gro_add(gt, f0, x0.len, false, out), 0);
+		ck_assert_int_eq(gro_add(gt, f1, x1.len, false, out), 0);
 		ck_assert_int_eq(gro_flush(gt, out), 2);
 		check_plain(&out[0], f0, x0.len);
 		check_plain(&out[1], f1, x1.len);
@@ -988,9 +988,9 @@ START_TEST(gro_flows)
 	x1 = seg(f1, &a, 1000, 1);
 	a.vid = 6;
 	x = seg(f2, &a, 1000, 2);
-	ck_assert_int_eq(gro_add(gt, f0, x0.len, out), 0);
-	ck_assert_int_eq(gro_add(gt, f1, x1.len, out), 0);
-	ck_assert_int_eq(gro_add(gt, f2, x.len, out), 0);
+	ck_assert_int_eq(gro_add(gt, f0, x0.len, false, out), 0);
+	ck_assert_int_eq(gro_add(gt, f1, x1.len, false, out), 0);
+	ck_assert_int_eq(gro_add(gt, f2, x.len, false, out), 0);
 	ck_assert_int_eq(gro_flush(gt, out), 3);
 	ck_assert_uint_eq(gt->stats.merged, 4);
 }
@@ -1003,15 +1003,15 @@ check_no_join(size_t l0, size_t l1, bool pass)
 {
 	struct gro_out out[GRO_FLOWS];
 
-	ck_assert_int_eq(gro_add(gt, f0, l0, out), 0);
+	ck_assert_int_eq(gro_add(gt, f0, l0, false, out), 0);
 	if (pass) {
-		ck_assert_int_eq(gro_add(gt, f1, l1, out), 2);
+		ck_assert_int_eq(gro_add(gt, f1, l1, false, out), 2);
 		check_plain(&out[0], f0, l0);
 		check_plain(&out[1], f1, l1);
 		ck_assert_ptr_eq(out[1].frame, f1);
 		ck_assert_int_eq(gro_flush(gt, out), 0);
 	} else {
-		ck_assert_int_eq(gro_add(gt, f1, l1, out), 1);
+		ck_assert_int_eq(gro_add(gt, f1, l1, false, out), 1);
 		check_plain(&out[0], f0, l0);
 		ck_assert_int_eq(gro_flush(gt, out), 1);
 		check_plain(&out[0], f1, l1);
@@ -1026,8 +1026,8 @@ check_join(size_t l0, size_t l1, const struct spec *s, uint16_t mss)
 	struct spec t = *s;
 
 	t.payload = 2 * mss;
-	ck_assert_int_eq(gro_add(gt, f0, l0, out), 0);
-	ck_assert_int_eq(gro_add(gt, f1, l1, out), 0);
+	ck_assert_int_eq(gro_add(gt, f0, l0, false, out), 0);
+	ck_assert_int_eq(gro_add(gt, f1, l1, false, out), 0);
 	ck_assert_int_eq(gro_flush(gt, out), 1);
 	check_super(&out[0], &t, mss, 2);
 }
@@ -1073,17 +1073,17 @@ START_TEST(gro_flag_changes)
 	v.flags = 0x18;
 	x1 = build(f1, &v);
 	x2 = seg(f2, &s, 1000, 2);
-	ck_assert_int_eq(gro_add(gt, f0, x0.len, out), 0);
-	ck_assert_int_eq(gro_add(gt, f1, x1.len, out), 1);
+	ck_assert_int_eq(gro_add(gt, f0, x0.len, false, out), 0);
+	ck_assert_int_eq(gro_add(gt, f1, x1.len, false, out), 1);
 	v = s;
 	v.flags = 0x18;
 	v.payload = 2000;
 	check_super(&out[0], &v, 1000, 2);
-	ck_assert_int_eq(gro_add(gt, f2, x2.len, out), 0);
+	ck_assert_int_eq(gro_add(gt, f2, x2.len, false, out), 0);
 	ck_assert_int_eq(gro_flush(gt, out), 1);
 	check_plain(&out[0], f2, x2.len);
 	/* a PSH segment cannot start one: it passes, alone */
-	ck_assert_int_eq(gro_add(gt, f1, x1.len, out), 1);
+	ck_assert_int_eq(gro_add(gt, f1, x1.len, false, out), 1);
 	ck_assert_ptr_eq(out[0].frame, f1);
 	check_plain(&out[0], f1, x1.len);
 	ck_assert_int_eq(gro_flush(gt, out), 0);
@@ -1207,12 +1207,39 @@ START_TEST(gro_bad_csum)
 	x1 = build(f1, &v);
 	check_no_join(x0.len, x1.len, true);
 	/* nor may a bad one start a superframe */
-	ck_assert_int_eq(gro_add(gt, f1, x1.len, out), 1);
+	ck_assert_int_eq(gro_add(gt, f1, x1.len, false, out), 1);
 	ck_assert_ptr_eq(out[0].frame, f1);
 	x1 = seg(f1, &s, 1000, 1);
-	ck_assert_int_eq(gro_add(gt, f1, x1.len, out), 0);
+	ck_assert_int_eq(gro_add(gt, f1, x1.len, false, out), 0);
 	ck_assert_int_eq(gro_flush(gt, out), 1);
 	ck_assert_uint_eq(gt->stats.merged, 0);
+}
+END_TEST
+
+/* After an outer check (an ESP ICV, a verified UDP checksum) the TCP
+ * checksum is not summed again: a bad one joins, and the superframe's
+ * checksum is left for the kernel to write afresh. The IPv4 header
+ * checksum is still checked. */
+START_TEST(gro_csum_verified)
+{
+	struct spec s = base_spec(false), v;
+	struct gro_out out[GRO_FLOWS];
+	struct built x0, x1;
+
+	s.payload = 2 * 1000;
+	x0 = seg(f0, &s, 1000, 0);
+	x1 = seg(f1, &s, 1000, 1);
+	f1[34 + 16] ^= 0x01;		/* TCP checksum wrong */
+	ck_assert_int_eq(gro_add(gt, f0, x0.len, true, out), 0);
+	ck_assert_int_eq(gro_add(gt, f1, x1.len, true, out), 0);
+	ck_assert_int_eq(gro_flush(gt, out), 1);
+	check_super(&out[0], &s, 1000, 2);
+	ck_assert_uint_eq(gt->stats.merged, 1);
+	v = seg_spec(&s, 1000, 0);
+	v.bad_ip_csum = true;
+	x0 = build(f0, &v);
+	ck_assert_int_eq(gro_add(gt, f0, x0.len, true, out), 1);
+	ck_assert_ptr_eq(out[0].frame, f0);
 }
 END_TEST
 
@@ -1228,30 +1255,30 @@ START_TEST(gro_passthrough)
 	x0 = seg(f0, &s, 1000, 0);
 	x1 = seg(f1, &s, 1000, 1);
 	/* ARP, UDP, a runt, another flow's pure ACK: the flow stays held */
-	ck_assert_int_eq(gro_add(gt, f0, x0.len, out), 0);
-	ck_assert_int_eq(gro_add(gt, arp, sizeof(arp), out), 1);
+	ck_assert_int_eq(gro_add(gt, f0, x0.len, false, out), 0);
+	ck_assert_int_eq(gro_add(gt, arp, sizeof(arp), false, out), 1);
 	check_plain(&out[0], arp, sizeof(arp));
 	ck_assert_ptr_eq(out[0].frame, arp);
 	v = s;
 	v.udp = true;
 	v.payload = 100;
 	x2 = build(f2, &v);
-	ck_assert_int_eq(gro_add(gt, f2, x2.len, out), 1);
+	ck_assert_int_eq(gro_add(gt, f2, x2.len, false, out), 1);
 	check_plain(&out[0], f2, x2.len);
-	ck_assert_int_eq(gro_add(gt, arp, 5, out), 1);
+	ck_assert_int_eq(gro_add(gt, arp, 5, false, out), 1);
 	check_plain(&out[0], arp, 5);
 	v = s;
 	v.payload = 0;
 	v.sport++;
 	x2 = build(f2, &v);
-	ck_assert_int_eq(gro_add(gt, f2, x2.len, out), 1);
+	ck_assert_int_eq(gro_add(gt, f2, x2.len, false, out), 1);
 	check_plain(&out[0], f2, x2.len);
-	ck_assert_int_eq(gro_add(gt, f1, x1.len, out), 0);
+	ck_assert_int_eq(gro_add(gt, f1, x1.len, false, out), 0);
 	/* its own pure ACK flushes it first */
 	v = seg_spec(&s, 1000, 2);
 	v.payload = 0;
 	x2 = build(f2, &v);
-	ck_assert_int_eq(gro_add(gt, f2, x2.len, out), 2);
+	ck_assert_int_eq(gro_add(gt, f2, x2.len, false, out), 2);
 	v = s;
 	v.payload = 2000;
 	check_super(&out[0], &v, 1000, 2);
@@ -1283,8 +1310,8 @@ START_TEST(gro_sizes)
 	v = seg_spec(&s, 1000, 1);
 	v.payload = 999;
 	x1 = build(f1, &v);
-	ck_assert_int_eq(gro_add(gt, f0, x0.len, out), 0);
-	ck_assert_int_eq(gro_add(gt, f1, x1.len, out), 1);
+	ck_assert_int_eq(gro_add(gt, f0, x0.len, false, out), 0);
+	ck_assert_int_eq(gro_add(gt, f1, x1.len, false, out), 1);
 	v = s;
 	v.payload = 1999;
 	check_super(&out[0], &v, 1000, 2);
@@ -1293,15 +1320,15 @@ START_TEST(gro_sizes)
 	v.seq--;
 	v.id = (uint16_t)(s.id + 2);
 	x2 = build(f2, &v);
-	ck_assert_int_eq(gro_add(gt, f2, x2.len, out), 0);
+	ck_assert_int_eq(gro_add(gt, f2, x2.len, false, out), 0);
 	ck_assert_int_eq(gro_flush(gt, out), 1);
 	check_plain(&out[0], f2, x2.len);
 	/* Ethernet padding is not payload */
 	x0 = seg(f0, &s, 1000, 0);
 	x1 = seg(f1, &s, 1000, 1);
 	memset(f1 + x1.len, 0, 6);
-	ck_assert_int_eq(gro_add(gt, f0, x0.len, out), 0);
-	ck_assert_int_eq(gro_add(gt, f1, x1.len + 6, out), 0);
+	ck_assert_int_eq(gro_add(gt, f0, x0.len, false, out), 0);
+	ck_assert_int_eq(gro_add(gt, f1, x1.len + 6, false, out), 0);
 	ck_assert_int_eq(gro_flush(gt, out), 1);
 	v = s;
 	v.payload = 2000;
@@ -1320,7 +1347,7 @@ START_TEST(gro_bounds)
 	s.payload = 47 * 1400;
 	for (size_t i = 0; i < 47; i++) {
 		x = seg(f0, &s, 1400, i);
-		n = gro_add(gt, f0, x.len, out);
+		n = gro_add(gt, f0, x.len, false, out);
 		ck_assert_int_eq(n, i == 46 ? 1 : 0);
 	}
 	v = s;
@@ -1338,7 +1365,7 @@ START_TEST(gro_bounds)
 	s.payload = 5 * 13099 + 1;
 	for (size_t i = 0; i < 6; i++) {
 		x = seg(super, &s, 13099, i);
-		n = gro_add(gt, super, x.len, out);
+		n = gro_add(gt, super, x.len, false, out);
 		ck_assert_int_eq(n, i == 5 ? 1 : 0);
 	}
 	v = s;
@@ -1354,16 +1381,16 @@ START_TEST(gro_bounds)
 	s.payload = 2 * 32737 + 1;
 	for (size_t i = 0; i < 3; i++) {
 		x = seg(super, &s, 32737, i);
-		n = gro_add(gt, super, x.len, out);
+		n = gro_add(gt, super, x.len, false, out);
 		ck_assert_int_eq(n, i == 2 ? 1 : 0);
 	}
 	check_super(&out[0], &s, 32737, 3);
 	ck_assert_uint_eq(get16(out[0].frame + 14 + 4), 65535 - 40);
 	s.payload = 2 * 32738;
 	x = seg(super, &s, 32738, 0);
-	ck_assert_int_eq(gro_add(gt, super, x.len, out), 0);
+	ck_assert_int_eq(gro_add(gt, super, x.len, false, out), 0);
 	x = seg(super, &s, 32738, 1);
-	ck_assert_int_eq(gro_add(gt, super, x.len, out), 1);
+	ck_assert_int_eq(gro_add(gt, super, x.len, false, out), 1);
 	ck_assert_uint_eq(out[0].segs, 1);
 	ck_assert_uint_eq(out[0].len, 14 + 40 + 20 + 32738);
 	ck_assert_int_eq(gro_flush(gt, out), 1);
@@ -1374,7 +1401,7 @@ START_TEST(gro_bounds)
 	s.payload = (GRO_MAX_SEGS + 1) * 100;
 	for (size_t i = 0; i <= GRO_MAX_SEGS; i++) {
 		x = seg(f0, &s, 100, i);
-		n = gro_add(gt, f0, x.len, out);
+		n = gro_add(gt, f0, x.len, false, out);
 		ck_assert_int_eq(n, i == GRO_MAX_SEGS ? 1 : 0);
 	}
 	v = s;
@@ -1400,18 +1427,18 @@ START_TEST(gro_table_full)
 	}
 	for (size_t f = 0; f < GRO_FLOWS; f++) {
 		x = seg(f0, &s[f], 1000, 0);
-		ck_assert_int_eq(gro_add(gt, f0, x.len, out), 0);
+		ck_assert_int_eq(gro_add(gt, f0, x.len, false, out), 0);
 	}
 	x = seg(f0, &s[0], 1000, 1);	/* flow 0 used last: 1 is oldest */
-	ck_assert_int_eq(gro_add(gt, f0, x.len, out), 0);
+	ck_assert_int_eq(gro_add(gt, f0, x.len, false, out), 0);
 	x = seg(f0, &s[GRO_FLOWS], 1000, 0);
 	x1 = seg(f1, &s[1], 1000, 0);
-	ck_assert_int_eq(gro_add(gt, f0, x.len, out), 1);
+	ck_assert_int_eq(gro_add(gt, f0, x.len, false, out), 1);
 	check_plain(&out[0], f1, x1.len);
 	ck_assert_ptr_ne(out[0].frame, f1);
 	ck_assert_uint_eq(gt->stats.evicted, 1);
 	/* flow 1 again: evicts 2 */
-	ck_assert_int_eq(gro_add(gt, f1, x1.len, out), 1);
+	ck_assert_int_eq(gro_add(gt, f1, x1.len, false, out), 1);
 	x1 = seg(f1, &s[2], 1000, 0);
 	check_plain(&out[0], f1, x1.len);
 
@@ -1469,6 +1496,7 @@ offload_suite(void)
 	tcase_add_test(tc, gro_option_changes);
 	tcase_add_test(tc, gro_ip_changes);
 	tcase_add_test(tc, gro_bad_csum);
+	tcase_add_test(tc, gro_csum_verified);
 	tcase_add_test(tc, gro_passthrough);
 	tcase_add_test(tc, gro_sizes);
 	tcase_add_test(tc, gro_bounds);
