@@ -200,12 +200,13 @@ tso_one(const uint8_t *f, const struct tcp_frame *o, size_t gso,
 	size_t plen = o->end - off < gso ? o->end - off : gso;
 	size_t l4len = o->hlen - o->l4 + plen;
 	uint8_t *d, *ip, *th;
-	uint64_t sum;
+	uint64_t sum, payload_sum;
 
 	pkt_reset(p);
 	d = p->data;
 	memcpy(d, f, o->hlen);
-	memcpy(d + o->hlen, f + off, plen);
+	/* The payload's sum, taken while copying it; the headers' below. */
+	payload_sum = csum_copy(d + o->hlen, f + off, plen, 0);
 	p->len = o->hlen + plen;
 	ip = d + o->l3;
 	th = d + o->l4;
@@ -223,7 +224,8 @@ tso_one(const uint8_t *f, const struct tcp_frame *o, size_t gso,
 		th[13] &= (uint8_t)~TCP_CWR;
 	be16_put(th + TCP_CSUM_OFF, 0);
 	sum = pseudo_sum(d, o, l4len);
-	sum = csum_partial(th, l4len, sum);
+	sum = csum_partial(th, o->hlen - o->l4, sum);
+	sum += payload_sum;
 	be16_put(th + TCP_CSUM_OFF, (uint16_t)~csum_fold(sum));
 }
 
