@@ -31,8 +31,9 @@
 # with 1,000 peers (MEM_PEERS), and with those and the table filled to
 # 65,536 entries by a flood of random source MACs from right
 # (tests/netns/craft.py flood); then the growth per peer, per MAC entry
-# learned, and per entry of table capacity (the table is allocated whole
-# at start, so its size costs at once and learning costs nothing more).
+# learned, and per entry of table capacity (ovtund allocates the table
+# whole at start: where the kernel backs it at once, with transparent huge
+# pages, its capacity is what costs and learning adds nothing).
 # CASES lists ovtund's variants: ENCAP or ENCAP/CIPHER (encrypted, ESP as
 # IP protocol 50), either followed by :nooffload for offload = no.
 # TINC_CIPHERS lists tinc's ("none" or a cipher), OPENVPN_CIPHERS
