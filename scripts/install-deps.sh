@@ -11,7 +11,7 @@ RUNTIME="iproute2 iputils-ping procps"
 TEST="tshark openvswitch-switch socat ethtool python3 python3-scapy
 	python3-cryptography tcpdump
 	systemd clang libclang-rt-14-dev valgrind git"
-BENCH="iperf3 tinc"
+BENCH="iperf3 tinc openvpn openssl"
 
 case "${1:-all}" in
 build)	pkgs="$BUILD $RUNTIME" ;;
