@@ -35,7 +35,8 @@
 # whole at start: where the kernel backs it at once, with transparent huge
 # pages, its capacity is what costs and learning adds nothing).
 # CASES lists ovtund's variants: ENCAP or ENCAP/CIPHER (encrypted, ESP as
-# IP protocol 50), either followed by :nooffload for offload = no.
+# IP protocol 50) or ENCAP/CIPHER/udp (ESP in UDP 4500), any followed by
+# :nooffload for offload = no.
 # TINC_CIPHERS lists tinc's ("none" or a cipher), OPENVPN_CIPHERS
 # OpenVPN's: "none" (no crypto at all) and/or "aes-256-gcm" (TLS p2p mode
 # with negotiated data channel cipher); an empty list skips the peer.
@@ -52,7 +53,7 @@ PPS_SECS=${PPS_SECONDS:-$SECS}
 # (~280 small datagrams) the receiving iperf3 drops whenever it is not
 # scheduled, and the figure measures that rather than the path.
 PPS_WINDOW=${PPS_WINDOW:-4M}
-CASES=${CASES-vxlan vxlan:nooffload geneve gretap vxlan/chacha20-poly1305 vxlan/aes256-gcm}
+CASES=${CASES-vxlan vxlan:nooffload geneve gretap vxlan/chacha20-poly1305 vxlan/chacha20-poly1305/udp vxlan/aes256-gcm/udp}
 TINC_CIPHERS=${TINC_CIPHERS-none aes-256-cbc}
 OPENVPN_CIPHERS=${OPENVPN_CIPHERS-none aes-256-gcm}
 MEMORY=${MEMORY:-yes}
@@ -237,8 +238,8 @@ bench_conf() {
 	local f
 	f=$(ovtund_conf "$@")
 	if [ -n "$cipher" ]; then
-		printf 'encryption {\n  psk = "bench"\n  cipher = "%s"\n}\n' \
-			"$cipher" >>"$f"
+		printf 'encryption {\n  psk = "bench"\n  cipher = "%s"\n  transport = "%s"\n}\n' \
+			"$cipher" "$transport" >>"$f"
 	fi
 	echo "$f"
 }
@@ -248,7 +249,11 @@ case_ovtund() {
 	variant=${case%%:*}
 	encap=${variant%%/*}
 	cipher=""
+	transport=ip
 	[ "$encap" = "$variant" ] || cipher=${variant#*/}
+	case $cipher in
+	*/udp) cipher=${cipher%/udp} transport=udp ;;
+	esac
 	OVTUND_OFFLOAD=""
 	[ "$variant" = "$case" ] || OVTUND_OFFLOAD=no
 	start_ovtund b1 "$(bench_conf b1 left 10.0.0.1/24 "$encap" 123 192.0.2.1 box-2 192.0.2.2)"
@@ -488,7 +493,7 @@ except ValueError:
 }
 echo
 echo "ovtund benchmark, $(date -u +%Y-%m-%d), $(nproc) CPUs, kernel $(uname -r), $RUNS x ${SECS}s iperf3 single TCP stream, $RUNS x ${PPS_SECS}s UDP 64-byte frames"
-fmt='%-30s %7s %6s %6s %8s %7s %9s %7s %8s %8s\n'
+fmt='%-34s %7s %6s %6s %8s %7s %9s %7s %8s %8s\n'
 # shellcheck disable=SC2059
 printf "$fmt" path "Gbit/s" min max "x kvxlan" kpps64 "pps x kvx" "rtt ms" "cpu s/GB" "rss KiB"
 while IFS='|' read -r name vals; do

@@ -816,20 +816,21 @@ dp_sock_batch(struct datapath *dp, struct sock *s, uint64_t now)
 		if (why != DROP_NONE)
 			dp_drop(dp, why);
 	}
-	if (dp->tap->tso)
-		dp_gro_flush(dp);
 	/* Replies and frames released by new keys. */
 	dp_flush(dp);
 }
 
 /* Datagrams the kernel coalesced (UDP GRO) may fill several batches; what
- * one receive brought is finished here, as the fd will not wake for it. */
+ * one receive brought is finished here, as the fd will not wake for it.
+ * GRO holds copies, so its superframes may span batches. */
 void
 dp_sock_readable(struct datapath *dp, struct sock *s, uint64_t now)
 {
 	do
 		dp_sock_batch(dp, s, now);
 	while (sock_rx_pending(s));
+	if (dp->tap->tso)
+		dp_gro_flush(dp);
 }
 
 /* The kernel learns of a smaller underlay path from ICMP for our outer
