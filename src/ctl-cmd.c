@@ -136,6 +136,7 @@ cmd_stats(struct daemon *d, struct emit *e, uint32_t flags)
 	emit_u64(e, "flooded", c->flooded);
 	emit_u64(e, "tap_superframes_rx", c->tap_superframes_rx);
 	emit_u64(e, "tap_superframes_tx", c->tap_superframes_tx);
+	emit_u64(e, "underlay_rx_coalesced", c->sock_rx_coalesced);
 	emit_u64(e, "icmp_frag_needed_sent", c->icmp_frag_needed_sent);
 	emit_u64(e, "icmp6_packet_too_big_sent", c->icmp6_too_big_sent);
 	emit_u64(e, "icmp_rate_limited", c->icmp_rate_limited);

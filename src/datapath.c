@@ -812,6 +812,7 @@ dp_sock_batch(struct datapath *dp, struct sock *s, uint64_t now)
 
 		dp->c.sock_rx_packets++;
 		dp->c.sock_rx_bytes += p->len;
+		dp->c.sock_rx_coalesced += dp->rx_meta[i].coalesced;
 		why = dp_from_peer(dp, s, p, &dp->rx_meta[i], now);
 		if (why != DROP_NONE)
 			dp_drop(dp, why);

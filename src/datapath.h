@@ -31,6 +31,8 @@ struct dp_counters {
 	uint64_t	flooded;	/* frames sent to every peer */
 	uint64_t	tap_superframes_rx;	/* TSO reads, segmented */
 	uint64_t	tap_superframes_tx;	/* GRO writes, merged */
+	uint64_t	sock_rx_coalesced;	/* datagrams the kernel kept
+						 * together (UDP GRO) */
 	/* Path MTU (pmtu.h): answers to frames too big for their peer's
 	 * path, those not sent for the rate limit, SYNs whose MSS was
 	 * lowered, frames sent for the kernel to fragment the outer

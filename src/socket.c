@@ -124,7 +124,7 @@ sock_bind(struct sock *s, const struct ovt_addr *local)
 
 int
 sock_open(struct sock *s, enum sock_kind kind, const struct ovt_addr *local,
-    uint16_t port, char *err, size_t errlen)
+    uint16_t port, bool offload, char *err, size_t errlen)
 {
 	char abuf[INET6_ADDRSTRLEN];
 	int ret;
@@ -147,8 +147,8 @@ sock_open(struct sock *s, enum sock_kind kind, const struct ovt_addr *local,
 		return ret;
 	}
 	sock_set_buffers(s->fd);
-	s->gso = kind == SOCK_UDP && sock_probe_gso(s->fd);
-	if (kind == SOCK_UDP)
+	s->gso = offload && kind == SOCK_UDP && sock_probe_gso(s->fd);
+	if (offload && kind == SOCK_UDP)
 		s->gro = sock_enable_gro(s->fd);
 	if ((ret = sock_bind(s, local)) < 0) {
 		if (kind == SOCK_UDP)
@@ -341,6 +341,7 @@ sock_recv_gro(struct sock *s, struct pkt **pkts, struct sock_rx *meta,
 
 		/* Datagrams are coalesced only with a checksum, verified or
 		 * computed by the sending host itself. */
+		meta[got].coalesced = seg != 0 && seg < len;
 		meta[got].csum_verified = seg != 0 || s->family == AF_INET6;
 		if (seg == 0 || seg > len - g->off)
 			seg = len - g->off;
@@ -394,6 +395,7 @@ sock_recv(struct sock *s, struct pkt **pkts, struct sock_rx *meta,
 		pkts[i]->len = s->rx_msg[i].msg_len;
 		meta[i].truncated =
 		    (s->rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+		meta[i].coalesced = false;
 		meta[i].csum_verified = s->kind == SOCK_UDP &&
 		    s->family == AF_INET6;
 		addr_from_sockaddr(&meta[i].src, &s->rx_src[i]);

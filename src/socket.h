@@ -61,9 +61,10 @@ struct sock {
 };
 
 /* local->family picks the family; a local of all zeroes binds the
- * wildcard. Returns 0 or a negative errno, with why in err. */
+ * wildcard. offload: use UDP GSO and GRO where the kernel has them.
+ * Returns 0 or a negative errno, with why in err. */
 int	sock_open(struct sock *, enum sock_kind, const struct ovt_addr *local,
-	    uint16_t port, char *err, size_t errlen);
+	    uint16_t port, bool offload, char *err, size_t errlen);
 void	sock_close(struct sock *);
 
 /* Queues p for dst (which must stay valid until the flush); sends the
@@ -79,6 +80,7 @@ unsigned sock_flush(struct sock *);
 struct sock_rx {
 	struct ovt_addr	src;
 	bool		truncated;	/* larger than the packet buffer */
+	bool		coalesced;	/* came with others in one message */
 	bool		csum_verified;	/* by the kernel: a UDP checksum
 					 * covered the whole packet */
 };

@@ -34,13 +34,13 @@ underlay_open(struct daemon *d, enum sock_kind kind, enum sock_role role,
 	}
 	d->usocks = grown;
 	u->d = d;
-	if (sock_open(&u->s, kind, &local, port, err, errlen) < 0) {
+	/* offload = no turns every offload off, UDP GSO and GRO included. */
+	if (sock_open(&u->s, kind, &local, port, d->cfg->offload, err,
+	    errlen) < 0) {
 		free(u);
 		return NULL;
 	}
 	u->s.role = role;
-	/* offload = no turns every offload off, UDP GSO included. */
-	u->s.gso = u->s.gso && d->cfg->offload;
 	u->ev = event_new(d->base, u->s.fd, EV_READ | EV_PERSIST,
 	    on_readable, u);
 	if (u->ev == NULL || event_add(u->ev, NULL) < 0) {

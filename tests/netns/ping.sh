@@ -19,6 +19,13 @@ run_case() {
 	assert_ge "$(json b1 peers "j['peers'][0]['rx_packets']")" 5 "b1 rx_packets"
 	assert_eq "$(json b1 peers "j['peers'][0]['state']")" active "b1 peer state"
 	assert_eq "$(json b1 stats "j['drops']['wrong_key'] + j['drops']['unknown_peer']")" 0 "b1 drops"
+	# UDP GSO on left's side, UDP GRO on right's: the transfer's
+	# segments reach b2 in messages of several datagrams.
+	if [ "$encap" != gretap ] && [ "${OVTUND_OFFLOAD:-}" != no ]; then
+		assert_ge "$(json b2 stats "j['underlay_rx_coalesced']")" 100 "b2 datagrams coalesced"
+	else
+		assert_eq "$(json b2 stats "j['underlay_rx_coalesced']")" 0 "b2 datagrams coalesced"
+	fi
 
 	stop_ovtund b1
 	stop_ovtund b2
