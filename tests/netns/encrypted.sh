@@ -14,9 +14,9 @@
 # - the underlay (captured in b2's namespace while each side pings) carries
 #   nothing but ESP (IP protocol 50, or UDP 4500 -> 4500 for transport udp)
 #   and the key exchange (UDP 4797): no GRE, VXLAN or Geneve in clear, no
-#   malformed packet or expert error, every UDP checksum good or, inside ESP over
-#   IPv4, absent (tx offload
-#   off on the veths, so the kernel completes them);
+#   malformed packet or expert error, every UDP checksum good (tx offload
+#   off on the veths, so the kernel completes them) or, inside ESP over
+#   IPv4, absent;
 # - aes256-gcm: tshark, given the key log lines as uat:esp_sa records,
 #   checks every ICV and dissects down to VXLAN/Geneve/GRE with VNI/key
 #   123, Ethernet and ICMP echo requests and replies;
