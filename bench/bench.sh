@@ -69,25 +69,35 @@ command -v iperf3 >/dev/null || fail "iperf3 is not installed (scripts/install-d
 
 # --- measures: each prints '-' for what it could not measure -------------
 
+# iperf_runs FROM TO ADDR SECS FIELDS [IPERF3_ARG...]: RUNS iperf3 runs of
+# SECS s from FROM to ADDR (a one-shot server in TO); each run's
+# end.sum_received, s, goes through the Python expression FIELDS, whose
+# value is printed as a line of $WORKDIR/runs (nothing for a failed run).
+iperf_runs() {
+	local from=$1 to=$2 addr=$3 secs=$4 fields=$5 pid i out
+	shift 5
+	: >"$WORKDIR/runs"
+	for i in $(seq "$RUNS"); do
+		nsx "$to" timeout $((secs + 10)) iperf3 -s -1 >/dev/null 2>&1 &
+		pid=$!
+		sleep 0.3
+		out=$(nsx "$from" timeout $((secs + 10)) iperf3 -c "$addr" \
+			-t "$secs" -J "$@" 2>/dev/null) || out=""
+		wait "$pid" 2>/dev/null || true
+		$PY -c "import json,sys
+try:
+    s = json.loads(sys.argv[1])['end']['sum_received']
+    print($fields)
+except Exception:
+    pass" "$out" >>"$WORKDIR/runs"
+	done
+}
+
 # iperf_tcp FROM TO ADDR: "MEDIAN MIN MAX BYTES" of RUNS single-stream TCP
 # runs, each SECS long: Gbit/s, and the bytes received over all runs.
 iperf_tcp() {
-	local from=$1 to=$2 addr=$3 pid i out
-	: >"$WORKDIR/tcp.runs"
-	for i in $(seq "$RUNS"); do
-		nsx "$to" timeout $((SECS + 10)) iperf3 -s -1 >/dev/null 2>&1 &
-		pid=$!
-		sleep 0.3
-		out=$(nsx "$from" timeout $((SECS + 10)) iperf3 -c "$addr" \
-			-t "$SECS" -J 2>/dev/null) || out=""
-		wait "$pid" 2>/dev/null || true
-		$PY -c 'import json,sys
-try:
-    s = json.loads(sys.argv[1])["end"]["sum_received"]
-    print(s["bits_per_second"] / 1e9, s["bytes"])
-except Exception:
-    pass' "$out" >>"$WORKDIR/tcp.runs"
-	done
+	iperf_runs "$1" "$2" "$3" "$SECS" \
+		'"%f %d" % (s["bits_per_second"] / 1e9, s["bytes"])'
 	$PY -c '
 import statistics,sys
 v = [l.split() for l in open(sys.argv[1]) if l.strip()]
@@ -96,33 +106,19 @@ if g:
     print("%.2f %.2f %.2f %d" % (statistics.median(g), min(g), max(g),
                                  sum(int(x[1]) for x in v)))
 else:
-    print("- - - 0")' "$WORKDIR/tcp.runs"
+    print("- - - 0")' "$WORKDIR/runs"
 }
 
 # iperf_pps FROM TO ADDR: median kpps received of RUNS UDP floods of
 # 18-byte payloads, each PPS_SECS long.
 iperf_pps() {
-	local from=$1 to=$2 addr=$3 pid i out
-	: >"$WORKDIR/pps.runs"
-	for i in $(seq "$RUNS"); do
-		nsx "$to" timeout $((PPS_SECS + 10)) iperf3 -s -1 >/dev/null 2>&1 &
-		pid=$!
-		sleep 0.3
-		out=$(nsx "$from" timeout $((PPS_SECS + 10)) iperf3 -c "$addr" \
-			-u -l 18 -b 0 -w "$PPS_WINDOW" -t "$PPS_SECS" -J 2>/dev/null) || out=""
-		wait "$pid" 2>/dev/null || true
-		$PY -c 'import json,sys
-try:
-    s = json.loads(sys.argv[1])["end"]["sum_received"]
-    if s["seconds"] > 0:
-        print((s["packets"] - s["lost_packets"]) / s["seconds"] / 1e3)
-except Exception:
-    pass' "$out" >>"$WORKDIR/pps.runs"
-	done
+	iperf_runs "$1" "$2" "$3" "$PPS_SECS" \
+		'(s["packets"] - s["lost_packets"]) / s["seconds"] / 1e3' \
+		-u -l 18 -b 0 -w "$PPS_WINDOW"
 	$PY -c '
 import statistics,sys
 v = [float(l) for l in open(sys.argv[1]) if l.strip()]
-print("%.0f" % statistics.median(v) if v else "-")' "$WORKDIR/pps.runs"
+print("%.0f" % statistics.median(v) if v else "-")' "$WORKDIR/runs"
 }
 
 # rtt_ms FROM ADDR: median round trip of 20 pings at 50 ms spacing.
