@@ -1,6 +1,7 @@
 /* Shared by the fuzz harnesses: the libFuzzer entry points, a check that
- * aborts whatever NDEBUG says, and packets laid out so AddressSanitizer
- * sees a codec read past either end of the bytes it was given. */
+ * aborts whatever NDEBUG says, packets laid out so AddressSanitizer sees
+ * a codec read past either end of the bytes it was given, and the checks
+ * every tunnel codec must pass whatever its header. */
 #ifndef OVT_FUZZ_H
 #define OVT_FUZZ_H
 
@@ -125,6 +126,78 @@ static inline void
 fuzz_pkt_unguard(const struct pkt *p)
 {
 	FUZZ_UNPOISON(p->buf, (size_t)(p->data - p->buf));
+}
+
+/* A frame as encap gets it: at the headroom of a buffer of its own. */
+static inline struct pkt *
+fuzz_pkt_frame(const uint8_t *frame, size_t len)
+{
+	struct pkt *q = malloc(sizeof(*q));
+
+	FUZZ_CHECK(q != NULL);
+	FUZZ_CHECK(pkt_set(q, frame, len) == 0);
+	return q;
+}
+
+/* The packet holds frame again, where fuzz_pkt_frame put it. */
+static inline void
+fuzz_pkt_is_frame(const struct pkt *q, const uint8_t *frame, size_t len)
+{
+	FUZZ_CHECK(q->len == len && q->data == q->buf + PKT_HEADROOM);
+	FUZZ_CHECK(memcmp(q->data, frame, len) == 0);
+}
+#endif
+
+#ifdef OVT_CODEC_H
+typedef enum drop_reason (*fuzz_decap_fn)(struct pkt *, struct tunnel_hdr *);
+
+/* What holds for every codec's decap of the n bytes at d: a drop leaves
+ * the packet and the record untouched, a pass strips a header (*hlen
+ * bytes) and nothing else. The verdict goes to *r, what the header said
+ * to *th; the packet is returned for the caller to check on and free,
+ * NULL if d cannot be one. */
+static inline struct pkt *
+fuzz_decap(fuzz_decap_fn decap, const uint8_t *d, size_t n,
+    struct tunnel_hdr *th, enum drop_reason *r, size_t *hlen)
+{
+	struct tunnel_hdr canary;
+	struct pkt *p;
+	uint8_t *start;
+
+	if ((p = fuzz_pkt_at_end(d, n)) == NULL)
+		return NULL;
+	start = p->data;
+	memset(&canary, 0xa5, sizeof(canary));
+	memset(th, 0xa5, sizeof(*th));
+	fuzz_pkt_guard(p);
+	*r = decap(p, th);
+	fuzz_pkt_unguard(p);
+	if (*r != DROP_NONE) {
+		FUZZ_CHECK(p->data == start && p->len == n);
+		FUZZ_CHECK(memcmp(p->data, d, n) == 0);
+		FUZZ_CHECK(memcmp(th, &canary, sizeof(*th)) == 0);
+		*hlen = 0;
+		return p;
+	}
+	FUZZ_CHECK(p->data >= start && p->data <= start + n);
+	*hlen = (size_t)(p->data - start);
+	FUZZ_CHECK(p->len == n - *hlen);
+	FUZZ_CHECK(memcmp(p->data, d + *hlen, p->len) == 0);
+	return p;
+}
+
+/* Decap of what encap made of frame (from fuzz_pkt_frame): on a pass the
+ * frame must be back where it was. The verdict is the caller's to check. */
+static inline enum drop_reason
+fuzz_redecap(fuzz_decap_fn decap, struct pkt *q, struct tunnel_hdr *th,
+    const uint8_t *frame, size_t len)
+{
+	enum drop_reason r;
+
+	memset(th, 0, sizeof(*th));
+	if ((r = decap(q, th)) == DROP_NONE)
+		fuzz_pkt_is_frame(q, frame, len);
+	return r;
 }
 #endif
 
