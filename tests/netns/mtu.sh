@@ -281,8 +281,11 @@ shrinking_path_case() {
 	assert_eq "$pmtu" 1400 "b1's path MTU after ICMP from the router"
 	assert_eq "$(json b1 peers "j['peers'][0]['mtu']")" 1350 \
 		"b1's overlay MTU toward box-2"
+	# left hears 1350 from ovtund: now ("Frag needed ... mtu = 1350"),
+	# or already, if the loop's last ping got the answer ("local error
+	# ... mtu=1350").
 	out=$(df_ping left 10.0.0.2 1422)
-	echo "$out" | grep -q "mtu = 1350" ||
+	echo "$out" | grep -Eq "mtu ?= ?1350" ||
 		fail "DF ping after the shrink: no 'mtu = 1350' in: $out"
 	tcp_transfer left right 10.0.0.2
 	tcp_transfer right left 10.0.0.1
