@@ -519,24 +519,51 @@ dp_check_frame(const struct datapath *dp, const struct pkt *p)
 	return DROP_NONE;
 }
 
-static void
-dp_from_tap(struct datapath *dp, struct pkt *p, uint64_t now)
-{
-	const struct peer *owner;
-	enum drop_reason why;
+/* Where a frame from the TAP goes: decided by its Ethernet header (and
+ * size), which every segment of a superframe shares with the first, the
+ * largest; so a superframe is checked, learned and looked up once. */
+struct tap_dest {
+	enum drop_reason drop;		/* DROP_NONE: it goes out */
+	struct peer	*peer;		/* to this peer; NULL: flooded */
+};
 
-	if ((why = dp_check_frame(dp, p)) != DROP_NONE) {
-		dp_drop(dp, why);
-		return;
-	}
+static struct tap_dest
+dp_tap_dest(struct datapath *dp, const struct pkt *p, uint64_t now)
+{
+	struct tap_dest d = { DROP_NONE, NULL };
+	const struct peer *owner;
+
+	if ((d.drop = dp_check_frame(dp, p)) != DROP_NONE)
+		return d;
 	fdb_learn(dp->fdb, p->data + 6, NULL, now);
 	if (mac_is_multicast(p->data) ||
 	    !fdb_lookup(dp->fdb, p->data, now, &owner))
-		dp_flood(dp, p, now);
-	else if (owner == NULL)
-		dp_drop(dp, DROP_LOCAL_DESTINATION);
+		return d;
+	if (owner == NULL)
+		d.drop = DROP_LOCAL_DESTINATION;
 	else
-		dp_send(dp, (struct peer *)owner, p, now);
+		d.peer = (struct peer *)owner;
+	return d;
+}
+
+static void
+dp_tap_forward(struct datapath *dp, struct pkt *p, const struct tap_dest *d,
+    uint64_t now)
+{
+	if (d->drop != DROP_NONE)
+		dp_drop(dp, d->drop);
+	else if (d->peer == NULL)
+		dp_flood(dp, p, now);
+	else
+		dp_send(dp, d->peer, p, now);
+}
+
+static void
+dp_from_tap(struct datapath *dp, struct pkt *p, uint64_t now)
+{
+	struct tap_dest d = dp_tap_dest(dp, p, now);
+
+	dp_tap_forward(dp, p, &d, now);
 }
 
 /* The TAP is gone (its namespace was deleted, say) rather than busy. */
@@ -579,6 +606,7 @@ dp_tap_segment(struct datapath *dp, const uint8_t *frame, size_t len,
     const struct vnet_hdr *h, unsigned *used, uint64_t now)
 {
 	struct seg_out out = { .skip = 0 };
+	struct tap_dest dest;
 	int ret;
 
 	do {
@@ -596,7 +624,9 @@ dp_tap_segment(struct datapath *dp, const uint8_t *frame, size_t len,
 		for (size_t i = 0; i < out.n; i++) {
 			dp->c.tap_rx_packets++;
 			dp->c.tap_rx_bytes += out.pkts[i]->len;
-			dp_from_tap(dp, out.pkts[i], now);
+			if (out.skip + i == 0)
+				dest = dp_tap_dest(dp, out.pkts[i], now);
+			dp_tap_forward(dp, out.pkts[i], &dest, now);
 		}
 		*used += (unsigned)out.n;
 		out.skip += out.n;
