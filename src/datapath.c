@@ -722,7 +722,12 @@ dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
 	peer->c.rx_packets++;
 	peer->c.rx_bytes += p->len;
 	peer->c.last_rx_ms = now;
-	fdb_learn(dp->fdb, p->data + 6, peer, now);
+	if ((dp->rx_learned_peer != peer ||
+	    memcmp(dp->rx_learned_mac, p->data + 6, 6) != 0) &&
+	    fdb_learn(dp->fdb, p->data + 6, peer, now) != FDB_FULL) {
+		dp->rx_learned_peer = peer;
+		memcpy(dp->rx_learned_mac, p->data + 6, 6);
+	}
 	if (dp->tap->tso)
 		return dp_gro_add(dp, p, csum_verified);
 	if (dp_tap_write(dp, NULL, p->data, p->len, 1) < 0)
@@ -861,6 +866,8 @@ dp_sock_batch(struct datapath *dp, struct sock *s, uint64_t now)
 void
 dp_sock_readable(struct datapath *dp, struct sock *s, uint64_t now)
 {
+	/* Nothing but this receive learns until it returns. */
+	dp->rx_learned_peer = NULL;
 	do
 		dp_sock_batch(dp, s, now);
 	while (sock_rx_pending(s));

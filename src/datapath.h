@@ -57,6 +57,10 @@ struct datapath {
 	struct pkt		*icmp;		/* an answer to a too big frame */
 	struct superframe	*sf;		/* a TAP read, offloads on */
 	struct gro_table	*gro;		/* received segments, merged */
+	/* The source MAC last learned (or refreshed) in this receive, and
+	 * its peer: the segments of a flow need it learned only once. */
+	const struct peer	*rx_learned_peer;
+	uint8_t			 rx_learned_mac[6];
 	uint64_t		 icmp_credit_ms, icmp_last_ms;	/* rate */
 	uint64_t		 pmtu_checked_ms;	/* peers' path MTUs */
 	bool			 pmtu_recheck;	/* a send failed: soon */
