@@ -447,7 +447,8 @@ pyeval() {
 #   decrypt PCAP KEYLOG   decrypts every ESP packet (IP protocol 50 or UDP
 #                         4500) of a classic pcap with the keys of the key
 #                         log, checks RFC 4303 padding, the next header,
-#                         the inner UDP checksum (over the outer addresses),
+#                         the inner UDP checksum (over the outer addresses;
+#                         0 allowed over IPv4, counted as csum_zero),
 #                         the VXLAN/Geneve/GRE header, and prints a JSON
 #                         summary
 #   last PCAP SRC [MIN]   the last ESP packet from SRC of at least MIN
@@ -529,8 +530,8 @@ def csum(b):
 
 def decrypt(pcap, kl):
     keys, r = keylog(kl), dict(esp=0, ok=0, n_errors=0, errors=[], nh={}, vni=[],
-        gre_key=[], icmp={}, arp=0, dummy=0, csum_bad=0, tr=[], addr_mismatch=0,
-        ciphers=[])
+        gre_key=[], icmp={}, arp=0, dummy=0, csum_bad=0, csum_zero=0, tr=[],
+        addr_mismatch=0, ciphers=[])
     def error(msg):
         r['n_errors'] += 1
         if len(r['errors']) < 5:
@@ -567,6 +568,7 @@ def decrypt(pcap, kl):
             if ulen != len(body) or sp != dp or (csum(pseudo + body) != 0xffff
                     and not (ck == 0 and pk['fam'] == socket.AF_INET)):
                 r['csum_bad'] += 1
+            r['csum_zero'] += ck == 0
             if dp == 4789:
                 if body[8:12] != b'\x08\0\0\0' or body[15] != 0:
                     error('vxlan header %s' % body[8:16].hex())
