@@ -300,23 +300,38 @@ tinc_conf() {
 	tincd -c "$d" -K 2048 </dev/null >/dev/null 2>&1
 }
 
+# peer_daemon NS LOG CMD...: starts a reference daemon in NS's network
+# namespace, output to LOG; its PID goes to PEER_PIDS (and DAEMON_PIDS,
+# which the teardown ends).
+PEER_PIDS=()
+peer_daemon() {
+	local n=$1 log=$2
+	shift 2
+	nsenter --net="/run/netns/$(ns "$n")" -- "$@" >"$log" 2>&1 &
+	PEER_PIDS+=($!)
+	DAEMON_PIDS+=($!)
+}
+
+# peer_up DEV_LEFT DEV_RIGHT: both daemons' TAPs are up in left and right,
+# and the overlay answers a ping.
+peer_up() {
+	wait_dev left "$1"
+	wait_dev right "$2"
+	ping_ok left 10.0.0.2 1
+}
+
 case_tinc() {
-	local cipher=$1 n pids=()
+	local cipher=$1 n
 	tinc_conf b1 192.0.2.1 left 10.0.0.1/24 b2 "$cipher"
 	tinc_conf b2 192.0.2.2 right 10.0.0.2/24 b1 "$cipher"
 	cp "$WORKDIR/tinc-b1/hosts/b1" "$WORKDIR/tinc-b2/hosts/"
 	cp "$WORKDIR/tinc-b2/hosts/b2" "$WORKDIR/tinc-b1/hosts/"
 	for n in b1 b2; do
-		nsenter --net="/run/netns/$(ns "$n")" -- tincd -c \
-			"$WORKDIR/tinc-$n" -D --pidfile="$WORKDIR/tinc-$n.pid" \
-			>"$WORKDIR/tinc-$n.log" 2>&1 &
-		pids+=($!)
-		DAEMON_PIDS+=($!)
+		peer_daemon "$n" "$WORKDIR/tinc-$n.log" tincd -c \
+			"$WORKDIR/tinc-$n" -D --pidfile="$WORKDIR/tinc-$n.pid"
 	done
-	wait_dev left tincb1
-	wait_dev right tincb2
-	ping_ok left 10.0.0.2 1
-	measure "tinc switch/$cipher" left right 10.0.0.2 "${pids[0]}"
+	peer_up tincb1 tincb2
+	measure "tinc switch/$cipher" left right 10.0.0.2 "${PEER_PIDS[0]}"
 }
 
 # OpenVPN 2.6, point-to-point (no server, no pool), UDP, tap. "none":
@@ -347,7 +362,7 @@ openvpn_args() {
 }
 
 case_openvpn() {
-	local cipher=$1 n pids=() args d=$WORKDIR/openvpn
+	local cipher=$1 n args d=$WORKDIR/openvpn
 	mkdir -p "$d"
 	if [ "$cipher" != none ]; then
 		for n in 1 2; do
@@ -359,19 +374,14 @@ case_openvpn() {
 	fi
 	for n in 1 2; do
 		mapfile -t args < <(openvpn_args "$n" "$cipher")
-		nsenter --net="/run/netns/$(ns "b$n")" -- openvpn "${args[@]}" \
-			>"$d/b$n.log" 2>&1 &
-		pids+=($!)
-		DAEMON_PIDS+=($!)
+		peer_daemon "b$n" "$d/b$n.log" openvpn "${args[@]}"
 	done
-	wait_dev left ovpn1
-	wait_dev right ovpn2
-	ping_ok left 10.0.0.2 1
+	peer_up ovpn1 ovpn2
 	if [ "$cipher" != none ]; then
 		grep -qi "Data Channel: cipher '$cipher'" "$d/b1.log" ||
 			fail "OpenVPN did not negotiate $cipher: $(grep 'Data Channel' "$d/b1.log")"
 	fi
-	measure "openvpn tap/$cipher" left right 10.0.0.2 "${pids[0]}"
+	measure "openvpn tap/$cipher" left right 10.0.0.2 "${PEER_PIDS[0]}"
 }
 
 # --- memory ----------------------------------------------------------------

@@ -674,7 +674,7 @@ dp_tap_readable(struct datapath *dp, uint64_t now)
 
 /* With offloads on, consecutive segments of a TCP flow leave as one
  * superframe: one write instead of dozens. What GRO holds goes out at the
- * end of the receive batch. */
+ * end of the receive (dp_sock_readable). */
 static enum drop_reason
 dp_gro_add(struct datapath *dp, const struct pkt *p, bool csum_verified)
 {
