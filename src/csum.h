@@ -20,11 +20,9 @@ csum_fold(uint64_t sum)
  * with zero. Chain calls only on even-length pieces. It runs on every
  * segment of every superframe, so it sums eight bytes at a time in host
  * order and swaps once at the end: the one's complement sum does not
- * care about byte order but for that swap (RFC 1071, 2(B)). With dst, the
- * bytes are copied there on the way: one pass over them instead of two.
- * Always inlined, so each caller gets the loop for its case. */
-static inline __attribute__((always_inline)) uint64_t
-csum_run(uint8_t *dst, const uint8_t *b, size_t len, uint64_t sum)
+ * care about byte order but for that swap (RFC 1071, 2(B)). */
+static inline uint64_t
+csum_partial(const uint8_t *b, size_t len, uint64_t sum)
 {
 	uint64_t acc = 0, w;
 	uint16_t half, host;
@@ -32,14 +30,10 @@ csum_run(uint8_t *dst, const uint8_t *b, size_t len, uint64_t sum)
 
 	for (; i + 8 <= len; i += 8) {
 		memcpy(&w, b + i, sizeof(w));
-		if (dst != NULL)
-			memcpy(dst + i, &w, sizeof(w));
 		acc += (w & 0xffffffffu) + (w >> 32);
 	}
 	for (; i + 2 <= len; i += 2) {
 		memcpy(&half, b + i, sizeof(half));
-		if (dst != NULL)
-			memcpy(dst + i, &half, sizeof(half));
 		acc += half;
 	}
 	host = csum_fold(acc);
@@ -47,25 +41,9 @@ csum_run(uint8_t *dst, const uint8_t *b, size_t len, uint64_t sum)
 	host = __builtin_bswap16(host);
 #endif
 	sum += host;
-	if (i < len) {
-		if (dst != NULL)
-			dst[i] = b[i];
+	if (i < len)
 		sum += (uint32_t)b[i] << 8;
-	}
 	return sum;
-}
-
-static inline uint64_t
-csum_partial(const uint8_t *b, size_t len, uint64_t sum)
-{
-	return csum_run(NULL, b, len, sum);
-}
-
-/* csum_partial that also copies b to dst (which must not overlap it). */
-static inline uint64_t
-csum_copy(uint8_t *dst, const uint8_t *b, size_t len, uint64_t sum)
-{
-	return csum_run(dst, b, len, sum);
 }
 
 #endif

@@ -20,6 +20,16 @@
 #include "tap.h"
 #include "wire.h"
 
+/* With offloads on, TAP reads land one after another here, and the
+ * segments cut from them point into it until they are sent: room for a
+ * few of the largest superframes, or many small ones, per sendmmsg. */
+#define TAP_ARENA_SIZE	(4 * VNET_READ_MAX)
+
+struct tap_arena {
+	size_t	used;
+	uint8_t	buf[TAP_ARENA_SIZE];
+};
+
 int
 dp_init(struct datapath *dp)
 {
@@ -32,10 +42,11 @@ dp_init(struct datapath *dp)
 	if ((dp->icmp = malloc(sizeof(struct pkt))) == NULL)
 		return -ENOMEM;
 	/* Large, but only touched with offloads on, page by page. */
-	if ((dp->sf = malloc(sizeof(*dp->sf))) == NULL ||
+	if ((dp->arena = malloc(sizeof(*dp->arena))) == NULL ||
 	    (dp->gro = malloc(sizeof(*dp->gro))) == NULL)
 		return -ENOMEM;
 	gro_init(dp->gro);
+	dp->arena->used = 0;
 	return 0;
 }
 
@@ -48,10 +59,10 @@ dp_free(struct datapath *dp)
 		dp->batch[i] = dp->flood[i] = NULL;
 	}
 	free(dp->icmp);
-	free(dp->sf);
+	free(dp->arena);
 	free(dp->gro);
 	dp->icmp = NULL;
-	dp->sf = NULL;
+	dp->arena = NULL;
 	dp->gro = NULL;
 }
 
@@ -145,7 +156,7 @@ dp_queue(struct datapath *dp, struct peer *peer, struct pkt *p,
 	peer->c.tx_bytes += inner;
 	peer->c.last_tx_ms = now;
 	dp->c.sock_tx_packets++;
-	dp->c.sock_tx_bytes += p->len;
+	dp->c.sock_tx_bytes += pkt_total(p);
 	dp_sock_queue(dp, peer->sock, p, &peer->dst, peer->dst_len);
 }
 
@@ -228,7 +239,7 @@ dp_outer_df(const struct peer *peer, const struct pkt *p)
 {
 	enum pmtu_kind kind = pmtu_classify(p->data, p->len, NULL);
 
-	if (p->len > peer->frame_max)
+	if (pkt_total(p) > peer->frame_max)
 		return 0;
 	switch (peer->cfg.pmtu.df) {
 	case DF_SET:
@@ -284,24 +295,27 @@ dp_icmp_allowed(struct datapath *dp, uint64_t now)
 	return true;
 }
 
-/* Writes a frame to the TAP, behind the virtio_net_hdr it expects when
- * offloads are on (all zero: a plain frame); counts what went through. */
+/* Writes a frame, in n pieces of len bytes in all, to the TAP, behind the
+ * virtio_net_hdr it expects when offloads are on (all zero: a plain
+ * frame); counts what went through. */
 static int
-dp_tap_write(struct datapath *dp, const uint8_t *vnet, const uint8_t *frame,
-    size_t len, unsigned segs)
+dp_tap_writev(struct datapath *dp, const uint8_t *vnet, const struct iovec *iov,
+    unsigned n, size_t len, unsigned segs)
 {
 	static const uint8_t plain[VNET_HDR_LEN];
-	struct iovec iov[2] = {
-		{ (void *)(vnet != NULL ? vnet : plain), VNET_HDR_LEN },
-		{ (void *)frame, len },
-	};
-	ssize_t n;
+	struct iovec all[1 + GRO_MAX_SEGS];
+	ssize_t got;
 
+	if (n > GRO_MAX_SEGS)
+		return -1;
+	all[0].iov_base = (void *)(vnet != NULL ? vnet : plain);
+	all[0].iov_len = VNET_HDR_LEN;
+	memcpy(all + 1, iov, n * sizeof(*iov));
 	if (dp->tap->vnet)
-		n = writev(dp->tap->fd, iov, 2);
+		got = writev(dp->tap->fd, all, (int)n + 1);
 	else
-		n = write(dp->tap->fd, frame, len);
-	if (n < 0) {
+		got = writev(dp->tap->fd, all + 1, (int)n);
+	if (got < 0) {
 		log_rl(LOG_WARNING, "%s: write: %m", dp->tap->name);
 		return -1;
 	}
@@ -311,15 +325,26 @@ dp_tap_write(struct datapath *dp, const uint8_t *vnet, const uint8_t *frame,
 	return 0;
 }
 
+static int
+dp_tap_write(struct datapath *dp, const uint8_t *frame, size_t len)
+{
+	struct iovec iov = { (void *)frame, len };
+
+	return dp_tap_writev(dp, NULL, &iov, 1, len, 1);
+}
+
 /* Tells the sender of p, through the TAP, that mtu bytes of IP is what
  * the path takes. */
 static void
-dp_answer_too_big(struct datapath *dp, const struct pkt *p,
+dp_answer_too_big(struct datapath *dp, struct pkt *p,
     enum pmtu_kind kind, size_t mtu, uint64_t now)
 {
 	int ret;
 
 	if (!dp_icmp_allowed(dp, now))
+		return;
+	/* The answer quotes the frame: a segment's payload comes along. */
+	if (pkt_linearize(p) < 0)
 		return;
 	if (kind == PMTU_IPV6)
 		ret = icmp6_packet_too_big(p->data, p->len, mtu < IPV6_MIN_MTU ?
@@ -329,7 +354,7 @@ dp_answer_too_big(struct datapath *dp, const struct pkt *p,
 		    dp->icmp);
 	if (ret < 0)
 		return;
-	if (dp_tap_write(dp, NULL, dp->icmp->data, dp->icmp->len, 1) < 0)
+	if (dp_tap_write(dp, dp->icmp->data, dp->icmp->len) < 0)
 		return;
 	if (kind == PMTU_IPV6)
 		dp->c.icmp6_too_big_sent++;
@@ -350,14 +375,14 @@ dp_fit(struct datapath *dp, struct peer *peer, struct pkt *p, uint64_t now)
 	if (pm->clamp_mss && tcp_mss_clamp(p->data, p->len, peer->frame_max,
 	    pm->mss_cap))
 		dp->c.mss_clamped++;
-	if (p->len <= peer->frame_max)
+	if (pkt_total(p) <= peer->frame_max)
 		return true;
 	kind = pmtu_classify(p->data, p->len, &l2);
 	answer = pm->icmp && (kind == PMTU_IPV4_DF || kind == PMTU_IPV6 ||
 	    (kind == PMTU_IPV4 && pm->df == DF_SET));
 	/* IPv6 promises 1280 bytes; only fragmenting keeps that promise on
 	 * a path that is smaller still. */
-	if (kind == PMTU_IPV6 && p->len - l2 <= IPV6_MIN_MTU)
+	if (kind == PMTU_IPV6 && pkt_total(p) - l2 <= IPV6_MIN_MTU)
 		answer = false;
 	else if (answer || (pm->df != DF_UNSET && (pm->df == DF_SET ||
 	    kind == PMTU_IPV4_DF || kind == PMTU_IPV6))) {
@@ -380,7 +405,7 @@ dp_send_sealed(struct datapath *dp, struct peer *peer, struct pkt *p,
     uint64_t now)
 {
 	struct session *s = peer->session;
-	size_t inner = p->len;
+	size_t inner = pkt_total(p);
 	bool gre = peer->cfg.tun.encap == ENCAP_GRETAP;
 	int ret, df = dp_outer_df(peer, p);
 
@@ -393,7 +418,9 @@ dp_send_sealed(struct datapath *dp, struct peer *peer, struct pkt *p,
 		dp_session_out(dp, peer, &out, now);
 		return;
 	}
-	if (encap(p, &peer->cfg.tun) < 0 || (!gre && udp_push(p, peer) < 0)) {
+	/* ESP seals the packet in place, in one piece. */
+	if (pkt_linearize(p) < 0 || encap(p, &peer->cfg.tun) < 0 ||
+	    (!gre && udp_push(p, peer) < 0)) {
 		dp_drop(dp, DROP_NO_HEADROOM);
 		return;
 	}
@@ -410,7 +437,7 @@ dp_send_sealed(struct datapath *dp, struct peer *peer, struct pkt *p,
 static void
 dp_send(struct datapath *dp, struct peer *peer, struct pkt *p, uint64_t now)
 {
-	size_t inner = p->len;
+	size_t inner = pkt_total(p);
 	int df;
 
 	if (!dp_fit(dp, peer, p, now))
@@ -494,7 +521,10 @@ dp_flood(struct datapath *dp, struct pkt *p, uint64_t now)
 	for (size_t i = 0; i + 1 < t->n; i++) {
 		struct pkt *copy = dp_scratch(dp);
 
-		pkt_set(copy, p->data, p->len);
+		if (pkt_copy(copy, p) < 0) {
+			dp_drop(dp, DROP_FRAME_TOO_BIG);
+			continue;
+		}
 		dp_send(dp, &t->peers[i], copy, now);
 	}
 	dp_send(dp, &t->peers[t->n - 1], p, now);
@@ -504,15 +534,15 @@ dp_flood(struct datapath *dp, struct pkt *p, uint64_t now)
 static enum drop_reason
 dp_check_frame(const struct datapath *dp, const struct pkt *p)
 {
-	size_t max = dp->frame_max;
+	size_t max = dp->frame_max, len = pkt_total(p);
 
 	if (p->len < ETH_HLEN_)
 		return DROP_RUNT_FRAME;
 	/* An 802.1Q tag may ride on top of a full-MTU payload. */
-	if (p->len > max - ETH_VLAN_HLEN && !(p->data[12] == 0x81 &&
+	if (len > max - ETH_VLAN_HLEN && !(p->data[12] == 0x81 &&
 	    p->data[13] == 0x00))
 		return DROP_FRAME_TOO_BIG;
-	if (p->len > max)
+	if (len > max)
 		return DROP_FRAME_TOO_BIG;
 	if (!mac_is_valid_source(p->data + 6))
 		return DROP_BAD_SOURCE_MAC;
@@ -623,7 +653,7 @@ dp_tap_segment(struct datapath *dp, const uint8_t *frame, size_t len,
 		}
 		for (size_t i = 0; i < out.n; i++) {
 			dp->c.tap_rx_packets++;
-			dp->c.tap_rx_bytes += out.pkts[i]->len;
+			dp->c.tap_rx_bytes += pkt_total(out.pkts[i]);
 			if (out.skip + i == 0)
 				dest = dp_tap_dest(dp, out.pkts[i], now);
 			dp_tap_forward(dp, out.pkts[i], &dest, now);
@@ -634,24 +664,35 @@ dp_tap_segment(struct datapath *dp, const uint8_t *frame, size_t len,
 	dp->c.tap_superframes_rx += out.total > 1;
 }
 
-/* With offloads on: up to a batch of reads, superframes segmented. */
+/* With offloads on: up to a batch of reads, superframes segmented. The
+ * reads fill the arena, which is sent and emptied when it has no room
+ * for another. */
 static int
 dp_tap_read_vnet(struct datapath *dp, uint64_t now)
 {
-	struct superframe *sf = dp->sf;
+	struct tap_arena *a = dp->arena;
 	unsigned used = 0;
 
 	for (unsigned reads = 0; reads < SOCK_BATCH; reads++) {
 		struct vnet_hdr h;
-		ssize_t got = read(dp->tap->fd, sf->buf, sizeof(sf->buf));
+		uint8_t *buf;
+		ssize_t got;
 
-		if (got < 0)
+		if (sizeof(a->buf) - a->used < VNET_READ_MAX) {
+			dp_flush(dp);
+			used = 0;
+			a->used = 0;
+		}
+		buf = a->buf + a->used;
+		if ((got = read(dp->tap->fd, buf, VNET_READ_MAX)) < 0)
 			return -errno;
-		if (vnet_parse(sf->buf, (size_t)got, &h) < 0) {
+		if (vnet_parse(buf, (size_t)got, &h) < 0) {
 			dp_drop(dp, DROP_BAD_VNET_HDR);
 			continue;
 		}
-		dp_tap_segment(dp, sf->buf + VNET_HDR_LEN,
+		/* Kept 8-aligned, as the checksum loop prefers. */
+		a->used += ((size_t)got + 7) & ~(size_t)7;
+		dp_tap_segment(dp, buf + VNET_HDR_LEN,
 		    (size_t)got - VNET_HDR_LEN, &h, &used, now);
 	}
 	return 0;
@@ -664,6 +705,7 @@ dp_tap_readable(struct datapath *dp, uint64_t now)
 	    dp_tap_read_plain(dp, now);
 
 	dp_flush(dp);
+	dp->arena->used = 0;
 	if (ret == 0 || ret == -EAGAIN || ret == -EINTR)
 		return 0;
 	if (tap_is_gone(-ret))
@@ -673,21 +715,19 @@ dp_tap_readable(struct datapath *dp, uint64_t now)
 }
 
 /* With offloads on, consecutive segments of a TCP flow leave as one
- * superframe: one write instead of dozens. What GRO holds goes out at the
- * end of the receive (dp_sock_readable). */
+ * superframe: one write instead of dozens. GRO holds the received
+ * buffers themselves; what it holds goes out before they are reused
+ * (dp_sock_batch) and at the end of the receive (dp_sock_readable). */
 static enum drop_reason
-dp_gro_add(struct datapath *dp, const struct pkt *p, bool csum_verified)
+dp_gro_add(struct datapath *dp, struct pkt *p, bool csum_verified)
 {
 	struct gro_out out[GRO_ADD_MAX_OUT];
 	int n = gro_add(dp->gro, p->data, p->len, csum_verified, out);
 	enum drop_reason why = DROP_NONE;
 
-	if (n < 0)
-		return dp_tap_write(dp, NULL, p->data, p->len, 1) < 0 ?
-		    DROP_TAP_WRITE_ERROR : DROP_NONE;
 	for (int i = 0; i < n; i++)
-		if (dp_tap_write(dp, out[i].vnet, out[i].frame, out[i].len,
-		    out[i].segs) < 0)
+		if (dp_tap_writev(dp, out[i].vnet, out[i].iov, out[i].n_iov,
+		    out[i].len, out[i].segs) < 0)
 			why = DROP_TAP_WRITE_ERROR;
 	return why;
 }
@@ -699,8 +739,8 @@ dp_gro_flush(struct datapath *dp)
 	int n = gro_flush(dp->gro, out);
 
 	for (int i = 0; i < n; i++)
-		if (dp_tap_write(dp, out[i].vnet, out[i].frame, out[i].len,
-		    out[i].segs) < 0)
+		if (dp_tap_writev(dp, out[i].vnet, out[i].iov, out[i].n_iov,
+		    out[i].len, out[i].segs) < 0)
 			dp_drop(dp, DROP_TAP_WRITE_ERROR);
 }
 
@@ -730,7 +770,7 @@ dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
 	}
 	if (dp->tap->tso)
 		return dp_gro_add(dp, p, csum_verified);
-	if (dp_tap_write(dp, NULL, p->data, p->len, 1) < 0)
+	if (dp_tap_write(dp, p->data, p->len) < 0)
 		return DROP_TAP_WRITE_ERROR;
 	return DROP_NONE;
 }
@@ -842,6 +882,9 @@ dp_sock_batch(struct datapath *dp, struct sock *s, uint64_t now)
 {
 	unsigned n;
 
+	/* This receive may reuse the buffers GRO holds. */
+	if (!sock_rx_pending(s) && dp->tap->tso)
+		dp_gro_flush(dp);
 	for (size_t i = 0; i < SOCK_BATCH; i++)
 		pkt_reset(dp->batch[i]);
 	n = sock_recv(s, dp->batch, dp->rx_meta, SOCK_BATCH);
@@ -862,7 +905,7 @@ dp_sock_batch(struct datapath *dp, struct sock *s, uint64_t now)
 
 /* Datagrams the kernel coalesced (UDP GRO) may fill several batches; what
  * one receive brought is finished here, as the fd will not wake for it.
- * GRO holds copies, so its superframes may span batches. */
+ * Superframes may span the batches of one receive from the kernel. */
 void
 dp_sock_readable(struct datapath *dp, struct sock *s, uint64_t now)
 {

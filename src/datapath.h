@@ -17,7 +17,7 @@
 
 struct gro_table;
 struct session_sa;
-struct superframe;
+struct tap_arena;
 struct fdb;
 struct peer;
 struct peer_table;
@@ -55,7 +55,7 @@ struct datapath {
 	struct pkt		*flood[SOCK_BATCH];	/* per-peer copies */
 	unsigned		 n_flood;
 	struct pkt		*icmp;		/* an answer to a too big frame */
-	struct superframe	*sf;		/* a TAP read, offloads on */
+	struct tap_arena	*arena;		/* TAP reads, offloads on */
 	struct gro_table	*gro;		/* received segments, merged */
 	/* The source MAC last learned (or refreshed) in this receive, and
 	 * its peer: the segments of a flow need it learned only once. */

@@ -190,8 +190,8 @@ ipv4_set_csum(uint8_t *ip, size_t ihl)
 	be16_put(ip + 10, (uint16_t)~csum_fold(csum_partial(ip, ihl, 0)));
 }
 
-/* Writes segment i (of total, payload bytes from plen) of superframe f
- * to p. */
+/* Writes segment i (of total) of superframe f to p: its headers into the
+ * buffer, its payload left in f as p's ext. */
 static void
 tso_one(const uint8_t *f, const struct tcp_frame *o, size_t gso,
     size_t i, size_t total, struct pkt *p)
@@ -200,14 +200,14 @@ tso_one(const uint8_t *f, const struct tcp_frame *o, size_t gso,
 	size_t plen = o->end - off < gso ? o->end - off : gso;
 	size_t l4len = o->hlen - o->l4 + plen;
 	uint8_t *d, *ip, *th;
-	uint64_t sum, payload_sum;
+	uint64_t sum;
 
 	pkt_reset(p);
 	d = p->data;
 	memcpy(d, f, o->hlen);
-	/* The payload's sum, taken while copying it; the headers' below. */
-	payload_sum = csum_copy(d + o->hlen, f + off, plen, 0);
-	p->len = o->hlen + plen;
+	p->len = o->hlen;
+	p->ext = f + off;
+	p->ext_len = plen;
 	ip = d + o->l3;
 	th = d + o->l4;
 	if (o->v6) {
@@ -225,7 +225,8 @@ tso_one(const uint8_t *f, const struct tcp_frame *o, size_t gso,
 	be16_put(th + TCP_CSUM_OFF, 0);
 	sum = pseudo_sum(d, o, l4len);
 	sum = csum_partial(th, o->hlen - o->l4, sum);
-	sum += payload_sum;
+	/* The headers are of even length, so the payload chains on. */
+	sum = csum_partial(f + off, plen, sum);
 	be16_put(th + TCP_CSUM_OFF, (uint16_t)~csum_fold(sum));
 }
 
@@ -293,41 +294,40 @@ tso_segment(const uint8_t *frame, size_t len, const struct vnet_hdr *h,
 void
 gro_init(struct gro_table *t)
 {
-	memset(t->flows, 0, sizeof(t->flows));
-	for (unsigned i = 0; i < GRO_FLOWS; i++)
-		t->flows[i].buf = (uint8_t)i;
-	t->spare = GRO_FLOWS;
-	t->clock = 0;
-	memset(&t->stats, 0, sizeof(t->stats));
+	memset(t, 0, sizeof(*t));
 }
 
 static void
-out_plain(struct gro_out *out, const uint8_t *frame, size_t len)
+out_plain(struct gro_out *out, uint8_t *frame, size_t len)
 {
 	memset(out->vnet, 0, sizeof(out->vnet));
-	out->frame = frame;
+	out->iov[0].iov_base = frame;
+	out->iov[0].iov_len = len;
+	out->n_iov = 1;
 	out->len = len;
 	out->segs = 1;
 }
 
-/* Finishes flow's superframe into out and frees the flow. Its buffer
- * becomes the spare, untouched until the next call, and the flow slot
- * takes the old spare, so the slot may be filled again right away. At
- * most one flow may be emitted before a slot is filled in one call. */
+static uint8_t *
+flow_head(const struct gro_flow *fl)
+{
+	return fl->seg[0].iov_base;
+}
+
+/* Finishes flow's superframe into out and frees the flow: the first
+ * segment's headers become the superframe's. */
 static void
 gro_emit(struct gro_table *t, struct gro_flow *fl, struct gro_out *out)
 {
-	uint8_t *f = t->bufs[fl->buf];
+	uint8_t *f = flow_head(fl);
 	struct tcp_frame o = {
 		.l3 = fl->l3, .l4 = fl->l4, .hlen = fl->hlen, .end = fl->len,
 		.v6 = fl->v6,
 	};
 	size_t l4len = fl->len - fl->l4;
-	uint8_t old;
 
-	if (fl->count == 1) {
-		out_plain(out, f, fl->len);
-	} else {
+	memset(out->vnet, 0, sizeof(out->vnet));
+	if (fl->count > 1) {
 		struct vnet_hdr h = {
 			.flags = VNET_F_NEEDS_CSUM,
 			.gso_type = fl->v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4,
@@ -349,24 +349,22 @@ gro_emit(struct gro_table *t, struct gro_flow *fl, struct gro_out *out)
 		be16_put(f + fl->l4 + TCP_CSUM_OFF,
 		    csum_fold(pseudo_sum(f, &o, l4len)));
 		vnet_put(out->vnet, &h);
-		out->frame = f;
-		out->len = fl->len;
-		out->segs = fl->count;
 		t->stats.superframes++;
 	}
+	memcpy(out->iov, fl->seg, fl->count * sizeof(fl->seg[0]));
+	out->n_iov = fl->count;
+	out->len = fl->len;
+	out->segs = fl->count;
 	fl->used = false;
-	old = fl->buf;
-	fl->buf = t->spare;
-	t->spare = old;
 }
 
 /* Whether f (headers at o) has the same flow key as fl: MACs, VLAN tag,
  * IP version, addresses and ports. */
 static bool
-gro_same_flow(const struct gro_table *t, const struct gro_flow *fl,
-    const uint8_t *f, const struct tcp_frame *o)
+gro_same_flow(const struct gro_flow *fl, const uint8_t *f,
+    const struct tcp_frame *o)
 {
-	const uint8_t *g = t->bufs[fl->buf];
+	const uint8_t *g = flow_head(fl);
 	size_t alen = o->v6 ? 32 : 8, aoff = o->v6 ? 8 : 12;
 
 	return fl->used && fl->v6 == o->v6 && fl->l3 == o->l3 &&
@@ -383,10 +381,10 @@ range_eq(const uint8_t *a, const uint8_t *b, size_t from, size_t to)
 
 /* Whether f, of the same flow as fl, may be appended to it. */
 static bool
-gro_can_append(const struct gro_table *t, const struct gro_flow *fl,
-    const uint8_t *f, const struct tcp_frame *o, size_t plen)
+gro_can_append(const struct gro_flow *fl, const uint8_t *f,
+    const struct tcp_frame *o, size_t plen)
 {
-	const uint8_t *g = t->bufs[fl->buf];
+	const uint8_t *g = flow_head(fl);
 	size_t l3 = o->l3, l4 = o->l4;
 
 	if (o->l4 != fl->l4 || o->hlen != fl->hlen)
@@ -439,8 +437,46 @@ gro_candidate(const uint8_t *f, const struct tcp_frame *o, bool csum_verified)
 	    pseudo_sum(f, o, l4len))) == 0xffff;
 }
 
+/* Appends the payload of f (headers at o) to fl. */
+static void
+gro_append(struct gro_table *t, struct gro_flow *fl, uint8_t *f,
+    const struct tcp_frame *o, size_t plen)
+{
+	fl->seg[fl->count].iov_base = f + o->hlen;
+	fl->seg[fl->count].iov_len = plen;
+	fl->len += (uint32_t)plen;
+	fl->count++;
+	fl->next_seq += (uint32_t)plen;
+	fl->next_id++;
+	fl->stamp = t->clock;
+	t->stats.merged++;
+	if (f[o->l4 + 13] & TCP_PSH)
+		flow_head(fl)[fl->l4 + 13] |= TCP_PSH;
+}
+
+/* Starts a flow in slot with f (headers at o), its Ethernet padding cut
+ * off. */
+static void
+gro_start(struct gro_table *t, struct gro_flow *slot, uint8_t *f,
+    const struct tcp_frame *o, size_t plen)
+{
+	slot->used = true;
+	slot->v6 = o->v6;
+	slot->l3 = (uint16_t)o->l3;
+	slot->l4 = (uint16_t)o->l4;
+	slot->hlen = (uint16_t)o->hlen;
+	slot->gso_size = (uint16_t)plen;
+	slot->count = 1;
+	slot->len = (uint32_t)o->end;
+	slot->seg[0].iov_base = f;
+	slot->seg[0].iov_len = o->end;
+	slot->next_seq = be32_get(f + o->l4 + 4) + (uint32_t)plen;
+	slot->next_id = o->v6 ? 0 : (uint16_t)(be16_get(f + o->l3 + 4) + 1);
+	slot->stamp = t->clock;
+}
+
 int
-gro_add(struct gro_table *t, const uint8_t *frame, size_t len,
+gro_add(struct gro_table *t, uint8_t *frame, size_t len,
     bool csum_verified, struct gro_out out[GRO_ADD_MAX_OUT])
 {
 	struct gro_flow *fl = NULL, *slot;
@@ -456,7 +492,7 @@ gro_add(struct gro_table *t, const uint8_t *frame, size_t len,
 		return n;
 	}
 	for (unsigned i = 0; i < GRO_FLOWS && fl == NULL; i++)
-		if (gro_same_flow(t, &t->flows[i], frame, &o))
+		if (gro_same_flow(&t->flows[i], frame, &o))
 			fl = &t->flows[i];
 	plen = o.end - o.hlen;
 	if (!gro_candidate(frame, &o, csum_verified)) {
@@ -468,18 +504,8 @@ gro_add(struct gro_table *t, const uint8_t *frame, size_t len,
 	}
 	psh = (frame[o.l4 + 13] & TCP_PSH) != 0;
 	if (fl != NULL) {
-		if (gro_can_append(t, fl, frame, &o, plen)) {
-			uint8_t *g = t->bufs[fl->buf];
-
-			memcpy(g + fl->len, frame + o.hlen, plen);
-			fl->len += (uint32_t)plen;
-			fl->count++;
-			fl->next_seq += (uint32_t)plen;
-			fl->next_id++;
-			fl->stamp = t->clock;
-			t->stats.merged++;
-			if (psh)
-				g[fl->l4 + 13] |= TCP_PSH;
+		if (gro_can_append(fl, frame, &o, plen)) {
+			gro_append(t, fl, frame, &o, plen);
 			/* Nothing may follow PSH or a short segment. */
 			if (psh || plen < fl->gso_size)
 				gro_emit(t, fl, &out[n++]);
@@ -504,18 +530,7 @@ gro_add(struct gro_table *t, const uint8_t *frame, size_t len,
 		t->stats.evicted++;
 		gro_emit(t, slot, &out[n++]);
 	}
-	memcpy(t->bufs[slot->buf], frame, o.end);
-	slot->used = true;
-	slot->v6 = o.v6;
-	slot->l3 = (uint16_t)o.l3;
-	slot->l4 = (uint16_t)o.l4;
-	slot->hlen = (uint16_t)o.hlen;
-	slot->gso_size = (uint16_t)plen;
-	slot->count = 1;
-	slot->len = (uint32_t)o.end;
-	slot->next_seq = be32_get(frame + o.l4 + 4) + (uint32_t)plen;
-	slot->next_id = o.v6 ? 0 : (uint16_t)(be16_get(frame + o.l3 + 4) + 1);
-	slot->stamp = t->clock;
+	gro_start(t, slot, frame, &o, plen);
 	return n;
 }
 

@@ -6,9 +6,11 @@
  * struct virtio_net_hdr, and leaves checksums partial; and it accepts the
  * same from the writer. Going out, tso_segment() cuts a superframe into
  * MSS-sized Ethernet frames, each with complete checksums, in struct pkt
- * buffers ready for encapsulation in place. Coming in, the gro_* functions
- * glue consecutive segments of a TCP flow back into one superframe, so one
- * write() to the TAP carries many segments.
+ * buffers ready for encapsulation in place, their payload left where it
+ * is (pkt ext). Coming in, the gro_* functions glue consecutive segments
+ * of a TCP flow back into one superframe, so one write() to the TAP
+ * carries many segments; they hold the segments where they were received
+ * and hand out the superframe as pieces for writev(), copying nothing.
  *
  * Everything here is pure: no sockets, no globals, no allocation; the
  * caller provides every buffer. Offsets in struct vnet_hdr (csum_start,
@@ -20,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "pkt.h"
 
@@ -44,14 +47,6 @@
 #define SUPERFRAME_MAX		(14 + 4 + OFFLOAD_IPV6_MAX)
 /* What one read() of the TAP must have room for. */
 #define VNET_READ_MAX		(VNET_HDR_LEN + SUPERFRAME_MAX)
-
-/* A read buffer for superframes, the big sibling of struct pkt: one
- * read() of the TAP fills buf with the vnet header, then the frame (at
- * buf + VNET_HDR_LEN, len - VNET_HDR_LEN bytes). */
-struct superframe {
-	size_t	 len;			/* bytes read, header included */
-	uint8_t	 buf[VNET_READ_MAX];
-};
 
 /* The decoded header. The wire fields are little-endian: virtio 1.0 says
  * so, and a TAP without TUNSETVNETLE/TUNSETVNETBE uses the legacy host
@@ -107,9 +102,10 @@ struct seg_out {
  * gso_size payload bytes: headers replicated, IPv4 total length, ID (+1 a
  * segment) and header checksum, IPv6 payload length, TCP sequence number
  * advanced, FIN and PSH on the last segment only, CWR on the first only,
- * and the TCP checksum computed in full. A GSO_NONE frame is copied into
- * one buffer and, with NEEDS_CSUM, its checksum completed. Each segment
- * starts PKT_HEADROOM into its pkt.
+ * and the TCP checksum computed in full. Each segment's headers start
+ * PKT_HEADROOM into its pkt; its payload stays in frame, as the pkt's ext,
+ * so frame must outlive the segments. A GSO_NONE frame is copied whole
+ * into one pkt and, with NEEDS_CSUM, its checksum completed.
  *
  * Returns out->n, or a negative errno (the caller drops and counts; no
  * buffer is touched): -EPROTONOSUPPORT when the frame is not what the
@@ -132,23 +128,30 @@ int	tso_segment(const uint8_t *frame, size_t len, const struct vnet_hdr *h,
  * superframe, so a corrupted segment must never join one); and no more
  * than GRO_MAX_SEGS segments and OFFLOAD_IP_MAX bytes of IP packet.
  * Anything else leaves as it came (after the held superframe of its flow,
- * if any, to keep the flow in order). */
+ * if any, to keep the flow in order).
+ *
+ * Nothing is copied: a flow holds its first segment, whose headers become
+ * the superframe's (patched in place when it leaves), and the payloads of
+ * the others where they lie. So every frame given to gro_add belongs to
+ * the table until gro_flush: the caller must not change or reuse its
+ * buffer before then, and finds a first segment's headers rewritten. */
 #define GRO_FLOWS		16
 #define GRO_MAX_SEGS		64
-#define GRO_FRAME_MAX		(14 + 4 + OFFLOAD_IP_MAX)
 #define GRO_ADD_MAX_OUT		2
 
 struct gro_flow {
 	bool		used;
 	bool		v6;
-	uint8_t		buf;		/* index into gro_table.bufs */
 	uint16_t	l3, l4, hlen;	/* IP and TCP offsets, headers' end */
 	uint16_t	gso_size;	/* the first segment's payload */
 	uint16_t	count;		/* segments held */
 	uint16_t	next_id;	/* IPv4 ID the next segment must have */
-	uint32_t	len;		/* frame bytes held */
+	uint32_t	len;		/* superframe bytes so far */
 	uint32_t	next_seq;	/* where the next segment must start */
 	uint64_t	stamp;		/* last use, for eviction */
+	/* The first segment (headers and payload), then the payloads of
+	 * the others. */
+	struct iovec	seg[GRO_MAX_SEGS];
 };
 
 struct gro_stats {
@@ -158,22 +161,20 @@ struct gro_stats {
 	uint64_t	evicted;	/* flows pushed out by a new one */
 };
 
-/* About 1.1 MB: allocate once, gro_init, and keep. */
+/* About 17 KB: allocate once, gro_init, and keep. */
 struct gro_table {
 	struct gro_flow	 flows[GRO_FLOWS];
 	uint64_t	 clock;
-	uint8_t		 spare;		/* the buffer no flow owns */
 	struct gro_stats stats;
-	uint8_t		 bufs[GRO_FLOWS + 1][GRO_FRAME_MAX];
 };
 
-/* A frame to write to the TAP: the vnet header, then len bytes at frame
- * (writev, or copy the header into the pkt's headroom). frame points into
- * the table or at the caller's own frame, and stays valid until the next
- * gro_add or gro_flush on the table. */
+/* A frame to write to the TAP: the vnet header, then the frame in n_iov
+ * pieces of len bytes in all (writev). The pieces point into the frames
+ * given to gro_add. */
 struct gro_out {
 	uint8_t		 vnet[VNET_HDR_LEN];
-	const uint8_t	*frame;
+	struct iovec	 iov[GRO_MAX_SEGS];
+	unsigned	 n_iov;
 	size_t		 len;
 	unsigned	 segs;		/* TCP segments carried; 1 if plain */
 };
@@ -181,16 +182,16 @@ struct gro_out {
 void	gro_init(struct gro_table *t);
 
 /* Offers one received Ethernet frame; returns how many frames (0 to
- * GRO_ADD_MAX_OUT) are ready in out, in the order to write them. The
- * frame is copied when held, so the caller may reuse its buffer.
+ * GRO_ADD_MAX_OUT) are ready in out, in the order to write them.
  * csum_verified says a check that covers the whole frame already passed
  * (an ESP ICV, a UDP checksum the kernel verified), so the TCP checksum
  * need not be summed again, as the kernel's own tunnels do. */
-int	gro_add(struct gro_table *t, const uint8_t *frame, size_t len,
+int	gro_add(struct gro_table *t, uint8_t *frame, size_t len,
 	    bool csum_verified, struct gro_out out[GRO_ADD_MAX_OUT]);
 
-/* Hands out every held superframe (at the end of a receive batch);
- * returns how many (0 to GRO_FLOWS) are in out. */
+/* Hands out every held superframe (at the end of a receive, and before
+ * the buffers of the frames given to gro_add are reused); returns how
+ * many (0 to GRO_FLOWS) are in out. */
 int	gro_flush(struct gro_table *t, struct gro_out out[GRO_FLOWS]);
 
 #endif

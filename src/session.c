@@ -257,7 +257,7 @@ session_enqueue(struct session *s, const struct pkt *frame)
 
 	if (s->n_queued == SESSION_QUEUE_MAX || (s->queue[slot] == NULL &&
 	    (s->queue[slot] = malloc(sizeof(struct pkt))) == NULL) ||
-	    pkt_set(s->queue[slot], frame->data, frame->len) < 0) {
+	    pkt_copy(s->queue[slot], frame) < 0) {
 		s->stats.queue_drops++;
 		return false;
 	}

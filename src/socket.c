@@ -179,9 +179,9 @@ static void
 sock_set_gso(struct sock *s, struct msghdr *m, unsigned i)
 {
 	struct cmsghdr *c = &s->tx_cmsg[i].hdr;
-	uint16_t size = (uint16_t)m->msg_iov[0].iov_len;
+	uint16_t size = (uint16_t)s->tx_info[i].seg;
 
-	if (m->msg_iovlen < 2)
+	if (s->tx_info[i].pkts < 2)
 		return;
 	c->cmsg_level = SOL_UDP;
 	c->cmsg_type = UDP_SEGMENT;
@@ -210,7 +210,7 @@ sock_flush(struct sock *s)
 			 * device without UDP GSO says EIO: stop using it. */
 			if (errno == EIO)
 				s->gso = false;
-			failed += (unsigned)s->tx_msg[done].msg_hdr.msg_iovlen;
+			failed += s->tx_info[done].pkts;
 			done++;
 			continue;
 		}
@@ -218,50 +218,59 @@ sock_flush(struct sock *s)
 	}
 	s->n_tx = 0;
 	s->n_msg = 0;
+	s->n_iov = 0;
 	return failed;
 }
 
-/* Whether p may join the last message: same destination, and a run of
- * equal sizes that a shorter packet may end but not continue. */
+/* Whether a packet of size bytes may join the last message: same
+ * destination, and a run of equal sizes that a shorter packet may end but
+ * not continue. */
 static bool
-sock_joins(const struct sock *s, const struct pkt *p,
-    const struct sockaddr *dst)
+sock_joins(const struct sock *s, size_t size, const struct sockaddr *dst)
 {
-	const struct msghdr *m;
-	size_t size, total = 0;
+	const struct sock_msg *info;
 
 	if (!s->gso || s->n_msg == 0)
 		return false;
-	m = &s->tx_msg[s->n_msg - 1].msg_hdr;
-	size = m->msg_iov[0].iov_len;
-	if (m->msg_name != dst || p->len > size ||
-	    m->msg_iov[m->msg_iovlen - 1].iov_len != size ||
-	    m->msg_iovlen >= SOCK_GSO_SEGS)
-		return false;
-	for (size_t i = 0; i < m->msg_iovlen; i++)
-		total += m->msg_iov[i].iov_len;
-	return total + p->len <= SOCK_GSO_BYTES;
+	info = &s->tx_info[s->n_msg - 1];
+	return s->tx_msg[s->n_msg - 1].msg_hdr.msg_name == dst &&
+	    size <= info->seg && info->last == info->seg &&
+	    info->pkts < SOCK_GSO_SEGS && info->bytes + size <= SOCK_GSO_BYTES;
 }
 
 unsigned
 sock_queue(struct sock *s, struct pkt *p, const struct sockaddr *dst,
     socklen_t dst_len)
 {
-	struct iovec *iov = &s->tx_iov[s->n_tx];
+	struct iovec *iov = &s->tx_iov[s->n_iov];
+	size_t size = pkt_total(p);
+	unsigned pieces = p->ext_len != 0 ? 2 : 1;
+	struct sock_msg *info;
 	struct msghdr *m;
 
-	iov->iov_base = p->data;
-	iov->iov_len = p->len;
-	if (sock_joins(s, p, dst)) {
-		s->tx_msg[s->n_msg - 1].msg_hdr.msg_iovlen++;
+	iov[0].iov_base = p->data;
+	iov[0].iov_len = p->len;
+	iov[1].iov_base = (void *)p->ext;
+	iov[1].iov_len = p->ext_len;
+	if (sock_joins(s, size, dst)) {
+		m = &s->tx_msg[s->n_msg - 1].msg_hdr;
+		info = &s->tx_info[s->n_msg - 1];
 	} else {
-		m = &s->tx_msg[s->n_msg++].msg_hdr;
+		m = &s->tx_msg[s->n_msg].msg_hdr;
+		info = &s->tx_info[s->n_msg++];
 		memset(m, 0, sizeof(*m));
 		m->msg_name = (void *)dst;
 		m->msg_namelen = dst_len;
 		m->msg_iov = iov;
-		m->msg_iovlen = 1;
+		info->seg = size;
+		info->bytes = 0;
+		info->pkts = 0;
 	}
+	m->msg_iovlen += pieces;
+	info->last = size;
+	info->bytes += size;
+	info->pkts++;
+	s->n_iov += pieces;
 	if (++s->n_tx == SOCK_BATCH)
 		return sock_flush(s);
 	return 0;
@@ -322,8 +331,8 @@ sock_gro_receive(struct sock *s)
 	return g->n_msg;
 }
 
-/* Splits received messages back into datagrams, one copy each: the codecs
- * work in a packet's headroom, which the kernel's buffer does not have. */
+/* Splits received messages back into datagrams, each a view into the
+ * buffer it came in: nothing is copied. */
 static unsigned
 sock_recv_gro(struct sock *s, struct pkt **pkts, struct sock_rx *meta,
     unsigned n)
@@ -337,7 +346,6 @@ sock_recv_gro(struct sock *s, struct pkt **pkts, struct sock_rx *meta,
 		struct msghdr *m = &g->hdr[g->msg].msg_hdr;
 		size_t len = g->hdr[g->msg].msg_len;
 		size_t seg = sock_gro_size(m);
-		struct pkt *p = pkts[got];
 
 		/* Datagrams are coalesced only with a checksum, verified or
 		 * computed by the sending host itself. */
@@ -345,15 +353,11 @@ sock_recv_gro(struct sock *s, struct pkt **pkts, struct sock_rx *meta,
 		meta[got].csum_verified = seg != 0 || s->family == AF_INET6;
 		if (seg == 0 || seg > len - g->off)
 			seg = len - g->off;
-		meta[got].truncated = (m->msg_flags & MSG_TRUNC) != 0 ||
-		    seg > pkt_tailroom(p);
-		addr_from_sockaddr(&meta[got].src, &g->src[g->msg]);
-		if (meta[got].truncated) {
+		meta[got].truncated = (m->msg_flags & MSG_TRUNC) != 0;
+		if (meta[got].truncated)
 			seg = len - g->off;
-		} else {
-			memcpy(p->data, g->buf[g->msg] + g->off, seg);
-			p->len = seg;
-		}
+		addr_from_sockaddr(&meta[got].src, &g->src[g->msg]);
+		pkt_borrow(pkts[got], g->buf[g->msg] + g->off, seg);
 		g->off += seg;
 		if (g->off >= len) {
 			g->msg++;
@@ -378,8 +382,7 @@ sock_recv(struct sock *s, struct pkt **pkts, struct sock_rx *meta,
 		struct msghdr *m = &s->rx_msg[i].msg_hdr;
 
 		s->rx_iov[i].iov_base = pkts[i]->data;
-		s->rx_iov[i].iov_len = sizeof(pkts[i]->buf) -
-		    pkt_headroom(pkts[i]);
+		s->rx_iov[i].iov_len = pkt_tailroom(pkts[i]);
 		memset(m, 0, sizeof(*m));
 		m->msg_name = &s->rx_src[i];
 		m->msg_namelen = sizeof(s->rx_src[i]);

@@ -33,6 +33,15 @@ enum sock_role {
 	ROLE_HANDSHAKE,
 };
 
+/* One message of the send queue: a packet, or with UDP GSO a run of
+ * packets of size seg (the last may be shorter). */
+struct sock_msg {
+	size_t		seg;		/* the first packet's size */
+	size_t		last;		/* the last one's */
+	size_t		bytes;		/* all of them */
+	unsigned	pkts;
+};
+
 struct sock {
 	int		fd;
 	enum sock_kind	kind;
@@ -43,6 +52,7 @@ struct sock {
 					 * path: 0 not yet, 1 clear, 2 set */
 	unsigned	n_tx;		/* packets queued, not yet sent */
 	unsigned	n_msg;		/* ... in this many messages */
+	unsigned	n_iov;		/* ... and pieces */
 	bool		gso;		/* UDP_SEGMENT: one message may carry
 					 * a run of equal-sized packets */
 	struct sock_gro	*gro;		/* UDP_GRO: datagrams the kernel
@@ -50,7 +60,9 @@ struct sock {
 	bool		pending;	/* on the data path's flush list */
 	struct sock	*next_pending;
 	struct mmsghdr	tx_msg[SOCK_BATCH];
-	struct iovec	tx_iov[SOCK_BATCH];
+	struct sock_msg	tx_info[SOCK_BATCH];
+	/* A packet is its pkt's data, then maybe its ext. */
+	struct iovec	tx_iov[2 * SOCK_BATCH];
 	union {
 		struct cmsghdr	hdr;
 		char		buf[CMSG_SPACE(sizeof(uint16_t))];
@@ -67,8 +79,8 @@ int	sock_open(struct sock *, enum sock_kind, const struct ovt_addr *local,
 	    uint16_t port, bool offload, char *err, size_t errlen);
 void	sock_close(struct sock *);
 
-/* Queues p for dst (which must stay valid until the flush); sends the
- * batch when the queue is full. With UDP GSO, consecutive packets to one
+/* Queues p for dst (p, its ext and dst must stay valid until the flush);
+ * sends the batch when the queue is full. With UDP GSO, consecutive packets to one
  * destination of one size (the last may be shorter) share a message and
  * cross the kernel's stack once. Returns the number of packets that
  * failed to go out, from this or an earlier queued packet. */
@@ -88,7 +100,10 @@ struct sock_rx {
 /* Receives up to n packets into pkts (reset by the caller), with meta[i]
  * for pkts[i]. Returns the count, 0 when nothing is waiting. With UDP GRO
  * one receive may bring more than n: the rest waits in the socket for the
- * next call, and sock_rx_pending says so (the fd will not wake for it). */
+ * next call, and sock_rx_pending says so (the fd will not wake for it).
+ * The packets then borrow the socket's buffers (pkt_borrow), which the
+ * next receive from the kernel reuses: once sock_rx_pending is false, the
+ * next call overwrites what every earlier call returned. */
 unsigned sock_recv(struct sock *, struct pkt **pkts, struct sock_rx *meta,
 	    unsigned n);
 bool	sock_rx_pending(const struct sock *);

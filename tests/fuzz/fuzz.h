@@ -105,6 +105,7 @@ fuzz_pkt_at_end(const uint8_t *b, size_t len)
 		return NULL;
 	if ((p = malloc(sizeof(*p))) == NULL)
 		return NULL;
+	pkt_reset(p);
 	p->data = p->buf + PKT_BUF_SIZE - len;
 	p->len = len;
 	memcpy(p->data, b, len);

@@ -267,6 +267,15 @@ teardown(void)
 	free(gt);
 }
 
+/* Segments keep their payload in the superframe (ext); the checks below
+ * want each in one piece. */
+static void
+segs_linearize(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(pkt_linearize(segs[i]), 0);
+}
+
 static struct vnet_hdr
 gso_hdr(const struct spec *s, const struct built *b, uint16_t mss)
 {
@@ -297,6 +306,13 @@ check_tso(const struct spec *s, uint16_t mss)
 	ck_assert_int_eq(n, (int)nseg);
 	ck_assert_uint_eq(out.n, nseg);
 	ck_assert_uint_eq(out.total, nseg);
+	/* The headers are copied, the payload left where it was. */
+	for (size_t i = 0; i < nseg; i++) {
+		ck_assert_uint_eq(segs[i]->len, b.hlen);
+		ck_assert_ptr_eq(segs[i]->ext, super + b.hlen + i * mss);
+		ck_assert_uint_eq(segs[i]->ext_len, seg_spec(s, mss, i).payload);
+	}
+	segs_linearize(nseg);
 	for (size_t i = 0; i < nseg; i++) {
 		struct spec g = seg_spec(s, mss, i);
 		const struct pkt *p = segs[i];
@@ -500,6 +516,7 @@ START_TEST(tso_vlan)
 	s.flags = 0x18;
 	s.partial = true;
 	ck_assert_uint_eq(check_tso(&s, 1444), 3);
+	segs_linearize(2);
 	ck_assert_uint_eq(get16(segs[1]->data + 12), 0x8100);
 	ck_assert_uint_eq(get16(segs[1]->data + 14), 0x2064);
 	s.v6 = true;
@@ -523,6 +540,7 @@ START_TEST(tso_resume)
 	h = gso_hdr(&s, &b, 1448);
 	ck_assert_int_eq(tso_segment(super, b.len, &h, &out), 2);
 	ck_assert_uint_eq(out.total, 3);
+	segs_linearize(2);
 	for (size_t i = 0; i < 2; i++) {
 		g = seg_spec(&s, 1448, i);
 		build(want, &g);
@@ -531,6 +549,7 @@ START_TEST(tso_resume)
 	out.skip = 2;
 	ck_assert_int_eq(tso_segment(super, b.len, &h, &out), 1);
 	ck_assert_uint_eq(out.n, 1);
+	segs_linearize(1);
 	g = seg_spec(&s, 1448, 2);
 	ck_assert_uint_eq(segs[0]->len, build(want, &g).len);
 	ck_assert_mem_eq(segs[0]->data, want, segs[0]->len);
@@ -582,7 +601,7 @@ START_TEST(tso_errors)
 	ck_assert_int_eq(tso_segment(super, b.len, &h, &out), -EMSGSIZE);
 	h.gso_size = (uint16_t)(PKT_FRAME_MAX - b.hlen);
 	ck_assert_int_eq(tso_segment(super, b.len, &h, &out), 3);
-	ck_assert_uint_eq(segs[0]->len, PKT_FRAME_MAX);
+	ck_assert_uint_eq(pkt_total(segs[0]), PKT_FRAME_MAX);
 	h.gso_size = 1;			/* 20000 segments, in batches */
 	out.max = GRO_MAX_SEGS;
 	ck_assert_int_eq(tso_segment(super, b.len, &h, &out), GRO_MAX_SEGS);
@@ -597,7 +616,7 @@ START_TEST(tso_errors)
 	ck_assert_int_eq(tso_segment(super, 13, &h, &out), -EINVAL);
 	/* Ethernet padding after the IP packet is not payload */
 	ck_assert_int_eq(tso_segment(super, b.len + 5, &h, &out), 3);
-	ck_assert_uint_eq(segs[2]->len, b.hlen + 3000 - 2 * 1448);
+	ck_assert_uint_eq(pkt_total(segs[2]), b.hlen + 3000 - 2 * 1448);
 	/* no payload */
 	put16(super + 14 + 2, 20 + 32);
 	ck_assert_int_eq(tso_segment(super, b.len, &h, &out), -EINVAL);
@@ -777,6 +796,22 @@ END_TEST
 
 /* GRO */
 
+/* The frame o hands out, in one piece. */
+static const uint8_t *
+gathered(const struct gro_out *o)
+{
+	static uint8_t buf[VNET_READ_MAX];
+	size_t at = 0;
+
+	for (unsigned i = 0; i < o->n_iov; i++) {
+		ck_assert_uint_le(at + o->iov[i].iov_len, sizeof(buf));
+		memcpy(buf + at, o->iov[i].iov_base, o->iov[i].iov_len);
+		at += o->iov[i].iov_len;
+	}
+	ck_assert_uint_eq(at, o->len);
+	return buf;
+}
+
 static void
 check_plain(const struct gro_out *o, const uint8_t *frame, size_t len)
 {
@@ -785,7 +820,7 @@ check_plain(const struct gro_out *o, const uint8_t *frame, size_t len)
 	ck_assert_mem_eq(o->vnet, zero, VNET_HDR_LEN);
 	ck_assert_uint_eq(o->segs, 1);
 	ck_assert_uint_eq(o->len, len);
-	ck_assert_mem_eq(o->frame, frame, len);
+	ck_assert_mem_eq(gathered(o), frame, len);
 }
 
 /* o must be superframe s (as the kernel would hand it to a TAP reader)
@@ -802,8 +837,9 @@ check_super(const struct gro_out *o, const struct spec *s, uint16_t mss,
 	t.partial = true;
 	b = build(want, &t);
 	ck_assert_uint_eq(o->segs, nseg);
+	ck_assert_uint_eq(o->n_iov, nseg);
 	ck_assert_uint_eq(o->len, b.len);
-	ck_assert_mem_eq(o->frame, want, b.len);
+	ck_assert_mem_eq(gathered(o), want, b.len);
 	/* the header: decoded by hand, then by vnet_parse */
 	ck_assert_uint_eq(o->vnet[0], VNET_F_NEEDS_CSUM);
 	ck_assert_uint_eq(o->vnet[1], s->v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4);
@@ -816,7 +852,7 @@ check_super(const struct gro_out *o, const struct spec *s, uint16_t mss,
 	ck_assert_int_eq(vnet_parse(buf, sizeof(buf), &h), 0);
 	ck_assert_uint_eq(h.gso_size, mss);
 	if (!s->v6)
-		ck_assert_uint_eq(ref_fold(ref_add(o->frame + b.l3,
+		ck_assert_uint_eq(ref_fold(ref_add(gathered(o) + b.l3,
 		    b.l4 - b.l3, 0)), 0xffff);
 }
 
@@ -886,6 +922,9 @@ seg(uint8_t *buf, const struct spec *s, uint16_t mss, size_t i)
 }
 
 static uint8_t f0[2048], f1[2048], f2[2048];
+/* GRO holds what it is given until the flush: a buffer per segment. */
+static uint8_t fb[GRO_MAX_SEGS + 2][2048];
+static uint8_t big[6][40000];
 
 START_TEST(gro_out_of_order)
 {
@@ -960,10 +999,11 @@ START_TEST(gro_flows)
 	b.dport = 5202;
 	b.seq = 12345;
 	for (size_t i = 0; i < 3; i++) {
-		x = seg(f0, &a, 1000, i);
-		ck_assert_int_eq(gro_add(gt, f0, x.len, false, out), 0);
-		x = seg(f0, &b, 1000, i);
-		ck_assert_int_eq(gro_add(gt, f0, x.len, false, out), 0);
+		x = seg(fb[2 * i], &a, 1000, i);
+		ck_assert_int_eq(gro_add(gt, fb[2 * i], x.len, false, out), 0);
+		x = seg(fb[2 * i + 1], &b, 1000, i);
+		ck_assert_int_eq(gro_add(gt, fb[2 * i + 1], x.len, false, out),
+		    0);
 	}
 	ck_assert_int_eq(gro_flush(gt, out), 2);
 	check_super(&out[0], &a, 1000, 3);
@@ -1008,7 +1048,7 @@ check_no_join(size_t l0, size_t l1, bool pass)
 		ck_assert_int_eq(gro_add(gt, f1, l1, false, out), 2);
 		check_plain(&out[0], f0, l0);
 		check_plain(&out[1], f1, l1);
-		ck_assert_ptr_eq(out[1].frame, f1);
+		ck_assert_ptr_eq(out[1].iov[0].iov_base, f1);
 		ck_assert_int_eq(gro_flush(gt, out), 0);
 	} else {
 		ck_assert_int_eq(gro_add(gt, f1, l1, false, out), 1);
@@ -1018,18 +1058,24 @@ check_no_join(size_t l0, size_t l1, bool pass)
 	}
 }
 
-/* Joins f1 to f0 and checks it went (superframe of s, 2 segments). */
+/* Joins f1 to f0 and checks it went (superframe of s, 2 segments).
+ * The superframe's headers are f0's, rewritten: f0 is restored after. */
 static void
 check_join(size_t l0, size_t l1, const struct spec *s, uint16_t mss)
 {
 	struct gro_out out[GRO_FLOWS];
 	struct spec t = *s;
+	uint8_t keep[sizeof(f0)];
 
+	memcpy(keep, f0, l0);
 	t.payload = 2 * mss;
 	ck_assert_int_eq(gro_add(gt, f0, l0, false, out), 0);
 	ck_assert_int_eq(gro_add(gt, f1, l1, false, out), 0);
 	ck_assert_int_eq(gro_flush(gt, out), 1);
 	check_super(&out[0], &t, mss, 2);
+	ck_assert_ptr_eq(out[0].iov[0].iov_base, f0);
+	ck_assert(memcmp(keep, f0, l0) != 0);
+	memcpy(f0, keep, l0);
 }
 
 START_TEST(gro_flag_changes)
@@ -1084,7 +1130,7 @@ START_TEST(gro_flag_changes)
 	check_plain(&out[0], f2, x2.len);
 	/* a PSH segment cannot start one: it passes, alone */
 	ck_assert_int_eq(gro_add(gt, f1, x1.len, false, out), 1);
-	ck_assert_ptr_eq(out[0].frame, f1);
+	ck_assert_ptr_eq(out[0].iov[0].iov_base, f1);
 	check_plain(&out[0], f1, x1.len);
 	ck_assert_int_eq(gro_flush(gt, out), 0);
 	/* ECE and PSH on both is fine */
@@ -1208,7 +1254,7 @@ START_TEST(gro_bad_csum)
 	check_no_join(x0.len, x1.len, true);
 	/* nor may a bad one start a superframe */
 	ck_assert_int_eq(gro_add(gt, f1, x1.len, false, out), 1);
-	ck_assert_ptr_eq(out[0].frame, f1);
+	ck_assert_ptr_eq(out[0].iov[0].iov_base, f1);
 	x1 = seg(f1, &s, 1000, 1);
 	ck_assert_int_eq(gro_add(gt, f1, x1.len, false, out), 0);
 	ck_assert_int_eq(gro_flush(gt, out), 1);
@@ -1239,7 +1285,7 @@ START_TEST(gro_csum_verified)
 	v.bad_ip_csum = true;
 	x0 = build(f0, &v);
 	ck_assert_int_eq(gro_add(gt, f0, x0.len, true, out), 1);
-	ck_assert_ptr_eq(out[0].frame, f0);
+	ck_assert_ptr_eq(out[0].iov[0].iov_base, f0);
 }
 END_TEST
 
@@ -1258,7 +1304,7 @@ START_TEST(gro_passthrough)
 	ck_assert_int_eq(gro_add(gt, f0, x0.len, false, out), 0);
 	ck_assert_int_eq(gro_add(gt, arp, sizeof(arp), false, out), 1);
 	check_plain(&out[0], arp, sizeof(arp));
-	ck_assert_ptr_eq(out[0].frame, arp);
+	ck_assert_ptr_eq(out[0].iov[0].iov_base, arp);
 	v = s;
 	v.udp = true;
 	v.payload = 100;
@@ -1346,62 +1392,63 @@ START_TEST(gro_bounds)
 
 	s.payload = 47 * 1400;
 	for (size_t i = 0; i < 47; i++) {
-		x = seg(f0, &s, 1400, i);
-		n = gro_add(gt, f0, x.len, false, out);
+		x = seg(fb[i], &s, 1400, i);
+		n = gro_add(gt, fb[i], x.len, false, out);
 		ck_assert_int_eq(n, i == 46 ? 1 : 0);
 	}
 	v = s;
 	v.payload = 46 * 1400;
 	check_super(&out[0], &v, 1400, 46);
-	ck_assert_uint_eq(get16(out[0].frame + 14 + 2), 20 + 32 + 46 * 1400);
+	ck_assert_uint_eq(get16(gathered(&out[0]) + 14 + 2),
+	    20 + 32 + 46 * 1400);
 	ck_assert_uint_le(20 + 32 + 47 * 1400, 65535 + 1400);
 	ck_assert_uint_gt(20 + 32 + 47 * 1400, 65535);
 	ck_assert_int_eq(gro_flush(gt, out), 1);
-	check_plain(&out[0], f0, x.len);
+	check_plain(&out[0], fb[46], x.len);
 
 	/* exactly 65535 bytes of IPv4 packet, not one more */
 	s = base_spec(false);
 	s.tcp_opts = 0;
 	s.payload = 5 * 13099 + 1;
 	for (size_t i = 0; i < 6; i++) {
-		x = seg(super, &s, 13099, i);
-		n = gro_add(gt, super, x.len, false, out);
+		x = seg(big[i], &s, 13099, i);
+		n = gro_add(gt, big[i], x.len, false, out);
 		ck_assert_int_eq(n, i == 5 ? 1 : 0);
 	}
 	v = s;
 	v.payload = 5 * 13099;
 	check_super(&out[0], &v, 13099, 5);
-	ck_assert_uint_eq(get16(out[0].frame + 14 + 2), 65535);
+	ck_assert_uint_eq(get16(gathered(&out[0]) + 14 + 2), 65535);
 	ck_assert_int_eq(gro_flush(gt, out), 1);
-	check_plain(&out[0], super, x.len);
+	check_plain(&out[0], big[5], x.len);
 
 	/* IPv6: the 40-byte header counts as well */
 	s = base_spec(true);
 	s.tcp_opts = 0;
 	s.payload = 2 * 32737 + 1;
 	for (size_t i = 0; i < 3; i++) {
-		x = seg(super, &s, 32737, i);
-		n = gro_add(gt, super, x.len, false, out);
+		x = seg(big[i], &s, 32737, i);
+		n = gro_add(gt, big[i], x.len, false, out);
 		ck_assert_int_eq(n, i == 2 ? 1 : 0);
 	}
 	check_super(&out[0], &s, 32737, 3);
-	ck_assert_uint_eq(get16(out[0].frame + 14 + 4), 65535 - 40);
+	ck_assert_uint_eq(get16(gathered(&out[0]) + 14 + 4), 65535 - 40);
 	s.payload = 2 * 32738;
-	x = seg(super, &s, 32738, 0);
-	ck_assert_int_eq(gro_add(gt, super, x.len, false, out), 0);
-	x = seg(super, &s, 32738, 1);
-	ck_assert_int_eq(gro_add(gt, super, x.len, false, out), 1);
+	x = seg(big[3], &s, 32738, 0);
+	ck_assert_int_eq(gro_add(gt, big[3], x.len, false, out), 0);
+	x = seg(big[4], &s, 32738, 1);
+	ck_assert_int_eq(gro_add(gt, big[4], x.len, false, out), 1);
 	ck_assert_uint_eq(out[0].segs, 1);
 	ck_assert_uint_eq(out[0].len, 14 + 40 + 20 + 32738);
 	ck_assert_int_eq(gro_flush(gt, out), 1);
-	check_plain(&out[0], super, x.len);
+	check_plain(&out[0], big[4], x.len);
 
 	/* segment count */
 	s = base_spec(false);
 	s.payload = (GRO_MAX_SEGS + 1) * 100;
 	for (size_t i = 0; i <= GRO_MAX_SEGS; i++) {
-		x = seg(f0, &s, 100, i);
-		n = gro_add(gt, f0, x.len, false, out);
+		x = seg(fb[i], &s, 100, i);
+		n = gro_add(gt, fb[i], x.len, false, out);
 		ck_assert_int_eq(n, i == GRO_MAX_SEGS ? 1 : 0);
 	}
 	v = s;
@@ -1412,7 +1459,7 @@ START_TEST(gro_bounds)
 END_TEST
 
 /* At most GRO_FLOWS held; the least recently used leaves for a new one,
- * and what it hands out survives the slot being filled again. */
+ * as the frame it was given, untouched. */
 START_TEST(gro_table_full)
 {
 	struct spec s[GRO_FLOWS + 1];
@@ -1426,26 +1473,28 @@ START_TEST(gro_table_full)
 		s[f].dport = (uint16_t)(1000 + f);
 	}
 	for (size_t f = 0; f < GRO_FLOWS; f++) {
-		x = seg(f0, &s[f], 1000, 0);
-		ck_assert_int_eq(gro_add(gt, f0, x.len, false, out), 0);
+		x = seg(fb[f], &s[f], 1000, 0);
+		ck_assert_int_eq(gro_add(gt, fb[f], x.len, false, out), 0);
 	}
-	x = seg(f0, &s[0], 1000, 1);	/* flow 0 used last: 1 is oldest */
-	ck_assert_int_eq(gro_add(gt, f0, x.len, false, out), 0);
-	x = seg(f0, &s[GRO_FLOWS], 1000, 0);
+	/* flow 0 used last: 1 is oldest */
+	x = seg(fb[GRO_FLOWS], &s[0], 1000, 1);
+	ck_assert_int_eq(gro_add(gt, fb[GRO_FLOWS], x.len, false, out), 0);
+	x = seg(fb[GRO_FLOWS + 1], &s[GRO_FLOWS], 1000, 0);
+	ck_assert_int_eq(gro_add(gt, fb[GRO_FLOWS + 1], x.len, false, out), 1);
 	x1 = seg(f1, &s[1], 1000, 0);
-	ck_assert_int_eq(gro_add(gt, f0, x.len, false, out), 1);
 	check_plain(&out[0], f1, x1.len);
-	ck_assert_ptr_ne(out[0].frame, f1);
+	ck_assert_ptr_eq(out[0].iov[0].iov_base, fb[1]);
 	ck_assert_uint_eq(gt->stats.evicted, 1);
 	/* flow 1 again: evicts 2 */
 	ck_assert_int_eq(gro_add(gt, f1, x1.len, false, out), 1);
-	x1 = seg(f1, &s[2], 1000, 0);
-	check_plain(&out[0], f1, x1.len);
+	x1 = seg(f2, &s[2], 1000, 0);
+	check_plain(&out[0], f2, x1.len);
 
 	ck_assert_int_eq(gro_flush(gt, out), GRO_FLOWS);
 	for (size_t i = 0; i < GRO_FLOWS; i++) {
-		bool v6 = out[i].frame[12] == 0x86;
-		size_t f = get16(out[i].frame + 14 + (v6 ? 40 : 20) + 2) - 1000;
+		const uint8_t *g = gathered(&out[i]);
+		bool v6 = g[12] == 0x86;
+		size_t f = get16(g + 14 + (v6 ? 40 : 20) + 2) - 1000;
 
 		ck_assert_uint_le(f, GRO_FLOWS);
 		ck_assert(!seen[f]);

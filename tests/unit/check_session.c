@@ -209,6 +209,16 @@ kick(struct side *x)
 	handle_out(x, &out);
 }
 
+/* q was assigned a copy of *from: a pkt is a view, so point q's into its
+ * own buffer, at the same offset. */
+static void
+pkt_rebase(struct pkt *q, const struct pkt *from)
+{
+	q->head = q->buf;
+	q->end = q->buf + sizeof(q->buf);
+	q->data = q->buf + (from->data - from->buf);
+}
+
 /* dp_send_sealed: without keys the frame waits and a handshake starts. */
 static void
 xmit(struct side *x, struct pkt *p)
@@ -376,8 +386,7 @@ deliver_esp(void)
 			struct msg *m = net_take();
 
 			keep[n_keep] = *m;
-			keep[n_keep].p.data = keep[n_keep].p.buf +
-			    (m->p.data - m->p.buf);
+			pkt_rebase(&keep[n_keep].p, &m->p);
 			n_keep++;
 		} else
 			deliver_one();
@@ -644,11 +653,11 @@ START_TEST(esp_both_ways)
 	/* Tampered, then replayed. */
 	seal_held(&A, p, 30);
 	*q = *p;
-	q->data = q->buf + (p->data - p->buf);
+	pkt_rebase(q, p);
 	q->data[q->len - 1] ^= 1;
 	ck_assert_int_eq(open_at(&B, q), DROP_ESP_AUTH);
 	*q = *p;
-	q->data = q->buf + (p->data - p->buf);
+	pkt_rebase(q, p);
 	ck_assert_int_eq(open_at(&B, q), DROP_NONE);
 	ck_assert_int_eq(open_at(&B, p), DROP_ESP_REPLAY);
 	ck_assert_uint_eq(B.n_rx, 6);
