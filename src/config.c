@@ -66,6 +66,7 @@ enum field_id {
 	F_CLAMP_MSS,
 	F_PMTU_ICMP,
 	F_OFFLOAD,
+	F_WORKERS,
 	F__COUNT
 };
 
@@ -572,6 +573,25 @@ parse_clamp(cfg_t *cfg, const struct field *f, const char *s, void *base)
 	return 0;
 }
 
+/* workers: auto (0, one per CPU), or how many. */
+static int
+parse_workers(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	unsigned long long v;
+
+	if (strcmp(s, "auto") == 0) {
+		((struct config *)base)->workers = 0;
+		return 0;
+	}
+	if (!decimal(s, f->max, &v) || v < f->min || v > f->max) {
+		cfg_error(cfg, "%s: '%s' is not auto or a number (%lu..%lu)",
+		    f->name, s, f->min, f->max);
+		return -1;
+	}
+	((struct config *)base)->workers = (unsigned)v;
+	return 0;
+}
+
 #define CONF(m)	offsetof(struct config, m), sizeof(((struct config *)0)->m)
 #define PEER(m)	offsetof(struct peer_config, m), \
 		sizeof(((struct peer_config *)0)->m)
@@ -599,6 +619,8 @@ static const struct field fields[F__COUNT] = {
 			    536, 65495 },
 	[F_PMTU_ICMP] =	{ "pmtu_icmp", AT_TOP, parse_bool, CONF(pmtu.icmp) },
 	[F_OFFLOAD] =	{ "offload", AT_TOP, parse_bool, CONF(offload) },
+	[F_WORKERS] =	{ "workers", AT_TOP, parse_workers, CONF(workers), 1,
+			    CONFIG_WORKERS_MAX },
 	[F_REMOTE] =	{ "remote", AT_PEER, parse_addr, PEER(remote) },
 	[F_ENCAP] =	{ "encap", AT_TUNNEL, parse_enum, TUN(encap),
 			    .names = encap_names },

@@ -107,6 +107,7 @@ struct config {
 	struct encryption_params enc;		/* the top-level block */
 	char			keylog[4096];	/* "" = off (debugging aid) */
 	bool			offload;	/* TSO/GRO with the TAP (default) */
+	unsigned		workers;	/* data path threads; 0: auto */
 	char			user[33];	/* "" = stay root */
 	char			control_group[33];	/* "" = socket 0600 */
 	struct pmtu_params	pmtu;
@@ -117,6 +118,10 @@ struct config {
 #define CONFIG_DEFAULT_CONTROL	"/run/ovtund/ovtund.sock"
 #define CONFIG_DEFAULT_AGING	300
 #define CONFIG_DEFAULT_TABLE	8192
+/* Worker threads, each with a TAP queue of its own: at most this many,
+ * and with workers = auto one per CPU up to CONFIG_WORKERS_AUTO_MAX. */
+#define CONFIG_WORKERS_MAX	64
+#define CONFIG_WORKERS_AUTO_MAX	16
 
 /* Loads and validates path. On error returns NULL and writes one message,
  * "FILE:LINE: what is wrong", into err. */

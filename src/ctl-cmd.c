@@ -2,6 +2,7 @@
  * to an emitter, which renders it as a table or as JSON. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "clock.h"
 #include "ctl-proto.h"
@@ -14,15 +15,16 @@
 #include <sodium.h>
 
 static const char *
-peer_state(const struct peer *p, uint64_t now, uint64_t aging_ms)
+peer_state(const struct peer *p, const struct peer_counters *c, uint64_t now,
+    uint64_t aging_ms)
 {
 	if (p->session != NULL)
 		return session_state_name(p->session->state);
 	/* Without keepalives, a peer counts as active while it has been
 	 * heard from within one MAC aging time. */
-	if (p->c.last_rx_ms == 0)
+	if (c->last_rx_ms == 0)
 		return "silent";
-	return now - p->c.last_rx_ms < aging_ms ? "active" : "idle";
+	return now - c->last_rx_ms < aging_ms ? "active" : "idle";
 }
 
 static void
@@ -38,17 +40,21 @@ emit_age(struct emit *e, const char *key, uint64_t then, uint64_t now)
 	emit_str(e, key, buf);
 }
 
+/* The workers' counters are read while they are paused. */
 static int
 cmd_peers(struct daemon *d, struct emit *e, uint32_t flags)
 {
 	uint64_t now = clock_ms();
 	char abuf[INET6_ADDRSTRLEN];
 
+	workers_pause(&d->workers);
 	emit_object_begin(e, NULL);
 	emit_list_begin(e, "peers");
 	for (size_t i = 0; i < d->peers.n; i++) {
 		const struct peer *p = &d->peers.peers[i];
+		struct peer_counters c;
 
+		peer_counters_sum(p, &c);
 		emit_object_begin(e, NULL);
 		emit_str(e, "name", p->cfg.name);
 		emit_str(e, "remote", addr_format(&p->cfg.remote, abuf,
@@ -59,17 +65,18 @@ cmd_peers(struct daemon *d, struct emit *e, uint32_t flags)
 		else
 			emit_str(e, "key", "none");
 		emit_u64(e, "port", p->cfg.tun.port);
-		emit_str(e, "state", peer_state(p, now, fdb_aging_ms(d->fdb)));
+		emit_str(e, "state", peer_state(p, &c, now,
+		    fdb_aging_ms(d->fdb)));
 		/* The underlay route's MTU, and the overlay's IP MTU it
 		 * leaves (untagged frames). */
 		emit_u64(e, "path_mtu", p->path_mtu);
-		emit_u64(e, "mtu", p->frame_max - 14);
-		emit_u64(e, "rx_packets", p->c.rx_packets);
-		emit_u64(e, "rx_bytes", p->c.rx_bytes);
-		emit_u64(e, "tx_packets", p->c.tx_packets);
-		emit_u64(e, "tx_bytes", p->c.tx_bytes);
-		emit_u64(e, "rx_drops", p->c.rx_drops);
-		emit_age(e, "last_rx", p->c.last_rx_ms, now);
+		emit_u64(e, "mtu", peer_frame_max(p) - 14);
+		emit_u64(e, "rx_packets", c.rx_packets);
+		emit_u64(e, "rx_bytes", c.rx_bytes);
+		emit_u64(e, "tx_packets", c.tx_packets);
+		emit_u64(e, "tx_bytes", c.tx_bytes);
+		emit_u64(e, "rx_drops", c.rx_drops);
+		emit_age(e, "last_rx", c.last_rx_ms, now);
 		emit_str(e, "encryption", p->session == NULL ? "none" :
 		    esp_cipher_name(p->session->cipher));
 		emit_u64(e, "handshakes", p->session != NULL ?
@@ -78,6 +85,7 @@ cmd_peers(struct daemon *d, struct emit *e, uint32_t flags)
 	}
 	emit_list_end(e);
 	emit_object_end(e);
+	workers_resume(&d->workers);
 	return 0;
 }
 
@@ -117,12 +125,36 @@ cmd_fdb(struct daemon *d, struct emit *e, uint32_t flags)
 	return 0;
 }
 
+/* How the traffic spreads over the workers: what each read and wrote. */
+static void
+emit_workers(struct emit *e, const struct dp_counters *per, unsigned n)
+{
+	emit_list_begin(e, "workers");
+	for (unsigned i = 0; i < n; i++) {
+		emit_object_begin(e, NULL);
+		emit_u64(e, "worker", i);
+		emit_u64(e, "tap_rx_packets", per[i].tap_rx_packets);
+		emit_u64(e, "tap_tx_packets", per[i].tap_tx_packets);
+		emit_u64(e, "underlay_rx_packets", per[i].sock_rx_packets);
+		emit_u64(e, "underlay_tx_packets", per[i].sock_tx_packets);
+		emit_object_end(e);
+	}
+	emit_list_end(e);
+}
+
 static int
 cmd_stats(struct daemon *d, struct emit *e, uint32_t flags)
 {
-	const struct dp_counters *c = &d->dp.c;
-	const struct fdb_stats *fs = fdb_stats(d->fdb);
+	const struct fdb_stats st = fdb_stats(d->fdb), *fs = &st;
+	struct dp_counters sum, *c = &sum, *per;
 
+	if ((per = calloc(d->workers.n, sizeof(*per))) == NULL)
+		return -ENOMEM;
+	workers_pause(&d->workers);
+	daemon_counters(d, &sum);
+	for (unsigned i = 0; i < d->workers.n; i++)
+		per[i] = d->workers.w[i].dp.c;
+	workers_resume(&d->workers);
 	emit_object_begin(e, NULL);
 	emit_u64(e, "uptime_s", (clock_ms() - d->started_ms) / 1000);
 	emit_u64(e, "tap_rx_packets", c->tap_rx_packets);
@@ -154,7 +186,9 @@ cmd_stats(struct daemon *d, struct emit *e, uint32_t flags)
 	for (unsigned i = DROP_NONE + 1; i < DROP__COUNT; i++)
 		emit_u64(e, drop_name(i), c->drops[i]);
 	emit_object_end(e);
+	emit_workers(e, per, d->workers.n);
 	emit_object_end(e);
+	free(per);
 	return 0;
 }
 
@@ -192,6 +226,7 @@ cmd_show(struct daemon *d, struct emit *e, uint32_t flags)
 	emit_str(e, "offload", !d->tap.vnet ? "off" : d->tap.tso ?
 	    "tso+gro" : "vnet header only");
 	emit_u64(e, "peers", d->peers.n);
+	emit_u64(e, "workers", d->workers.n);
 	emit_object_end(e);
 	return 0;
 }
@@ -250,6 +285,7 @@ cmd_sa(struct daemon *d, struct emit *e, uint32_t flags)
 {
 	uint64_t now = clock_ms();
 
+	workers_pause(&d->workers);
 	emit_object_begin(e, NULL);
 	emit_list_begin(e, "sas");
 	for (size_t i = 0; i < d->peers.n; i++) {
@@ -263,6 +299,7 @@ cmd_sa(struct daemon *d, struct emit *e, uint32_t flags)
 	}
 	emit_list_end(e);
 	emit_object_end(e);
+	workers_resume(&d->workers);
 	return 0;
 }
 

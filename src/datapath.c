@@ -12,12 +12,14 @@
 #include "csum.h"
 #include "datapath.h"
 #include "fdb.h"
+#include "flow.h"
 #include "log.h"
 #include "peer.h"
 #include "offload.h"
 #include "pmtu.h"
 #include "session.h"
 #include "tap.h"
+#include "underlay.h"
 #include "wire.h"
 
 /* With offloads on, TAP reads land one after another here, and the
@@ -31,8 +33,11 @@ struct tap_arena {
 };
 
 int
-dp_init(struct datapath *dp)
+dp_init(struct datapath *dp, unsigned id, struct dp_shared *sh, int tap_fd)
 {
+	dp->id = id;
+	dp->sh = sh;
+	dp->tap_fd = tap_fd;
 	for (size_t i = 0; i < SOCK_BATCH; i++) {
 		dp->batch[i] = malloc(sizeof(struct pkt));
 		dp->flood[i] = malloc(sizeof(struct pkt));
@@ -41,6 +46,8 @@ dp_init(struct datapath *dp)
 	}
 	if ((dp->icmp = malloc(sizeof(struct pkt))) == NULL)
 		return -ENOMEM;
+	if (tap_fd < 0)
+		return 0;
 	/* Large, but only touched with offloads on, page by page. */
 	if ((dp->arena = malloc(sizeof(*dp->arena))) == NULL ||
 	    (dp->gro = malloc(sizeof(*dp->gro))) == NULL)
@@ -66,6 +73,24 @@ dp_free(struct datapath *dp)
 	dp->gro = NULL;
 }
 
+void
+dp_counters_add(struct dp_counters *sum, const struct dp_counters *c)
+{
+	const uint64_t *from = (const uint64_t *)c;
+	uint64_t *to = (uint64_t *)sum;
+
+	_Static_assert(sizeof(*c) % sizeof(uint64_t) == 0, "all counters");
+	for (size_t i = 0; i < sizeof(*c) / sizeof(uint64_t); i++)
+		to[i] += from[i];
+}
+
+/* The main thread looks at the peers' route MTUs again soon. */
+static void
+dp_pmtu_recheck(struct datapath *dp)
+{
+	__atomic_store_n(&dp->sh->pmtu_recheck, true, __ATOMIC_RELAXED);
+}
+
 static void
 dp_drop(struct datapath *dp, enum drop_reason why)
 {
@@ -82,7 +107,7 @@ dp_flush(struct datapath *dp)
 
 		/* EMSGSIZE, most likely: the underlay path shrank. */
 		if (failed > 0)
-			dp->pmtu_recheck = true;
+			dp_pmtu_recheck(dp);
 		dp->c.drops[DROP_TX_ERROR] += failed;
 		dp->pending = s->next_pending;
 		s->pending = false;
@@ -146,18 +171,31 @@ dp_sock_queue(struct datapath *dp, struct sock *s, struct pkt *p,
 	    (const struct sockaddr *)dst, dst_len);
 }
 
-/* Hands a finished packet to the peer's socket; p stays owned by the
- * batch until the flush at the end of it. */
-static void
-dp_queue(struct datapath *dp, struct peer *peer, struct pkt *p,
-    size_t inner, uint64_t now)
+/* The socket this thread sends a packet of flow to peer on: one of its
+ * sockets of the peer's class, the same for every packet of the flow. */
+static struct sock *
+dp_peer_sock(const struct datapath *dp, const struct peer *peer,
+    uint32_t flow)
 {
-	peer->c.tx_packets++;
-	peer->c.tx_bytes += inner;
-	peer->c.last_tx_ms = now;
+	const struct sock_pool *pool = &peer->uc->pool[dp->id];
+
+	return pool->s[flow % pool->n];
+}
+
+/* Hands a finished packet to socket s; p stays owned by the batch until
+ * the flush at the end of it. */
+static void
+dp_queue(struct datapath *dp, struct peer *peer, struct sock *s,
+    struct pkt *p, size_t inner, uint64_t now)
+{
+	struct peer_counters *c = &peer->c[dp->id];
+
+	c->tx_packets++;
+	c->tx_bytes += inner;
+	c->last_tx_ms = now;
 	dp->c.sock_tx_packets++;
 	dp->c.sock_tx_bytes += pkt_total(p);
-	dp_sock_queue(dp, peer->sock, p, &peer->dst, peer->dst_len);
+	dp_sock_queue(dp, s, p, &peer->dst, peer->dst_len);
 }
 
 /* A buffer for a packet the batch did not bring: a flood copy, a
@@ -239,7 +277,7 @@ dp_outer_df(const struct peer *peer, const struct pkt *p)
 {
 	enum pmtu_kind kind = pmtu_classify(p->data, p->len, NULL);
 
-	if (pkt_total(p) > peer->frame_max)
+	if (pkt_total(p) > peer_frame_max(peer))
 		return 0;
 	switch (peer->cfg.pmtu.df) {
 	case DF_SET:
@@ -268,7 +306,8 @@ dp_set_df(struct datapath *dp, struct sock *s, int df)
 	if (s->n_tx > 0) {
 		unsigned failed = sock_flush(s);
 
-		dp->pmtu_recheck |= failed > 0;
+		if (failed > 0)
+			dp_pmtu_recheck(dp);
 		dp->c.drops[DROP_TX_ERROR] += failed;
 	}
 	if (setsockopt(s->fd, s->family == AF_INET6 ? IPPROTO_IPV6 :
@@ -280,18 +319,21 @@ dp_set_df(struct datapath *dp, struct sock *s, int df)
 	s->df_state = df ? 2 : 1;
 }
 
+/* Each worker has its share of the daemon's rate. */
 static bool
 dp_icmp_allowed(struct datapath *dp, uint64_t now)
 {
+	uint64_t cost = ICMP_COST_MS * dp->sh->n_workers;
+
 	dp->icmp_credit_ms += now - dp->icmp_last_ms;
 	dp->icmp_last_ms = now;
 	if (dp->icmp_credit_ms > ICMP_BURST_MS)
 		dp->icmp_credit_ms = ICMP_BURST_MS;
-	if (dp->icmp_credit_ms < ICMP_COST_MS) {
+	if (dp->icmp_credit_ms < cost) {
 		dp->c.icmp_rate_limited++;
 		return false;
 	}
-	dp->icmp_credit_ms -= ICMP_COST_MS;
+	dp->icmp_credit_ms -= cost;
 	return true;
 }
 
@@ -312,9 +354,9 @@ dp_tap_writev(struct datapath *dp, const uint8_t *vnet, const struct iovec *iov,
 	all[0].iov_len = VNET_HDR_LEN;
 	memcpy(all + 1, iov, n * sizeof(*iov));
 	if (dp->tap->vnet)
-		got = writev(dp->tap->fd, all, (int)n + 1);
+		got = writev(dp->tap_fd, all, (int)n + 1);
 	else
-		got = writev(dp->tap->fd, all + 1, (int)n);
+		got = writev(dp->tap_fd, all + 1, (int)n);
 	if (got < 0) {
 		log_rl(LOG_WARNING, "%s: write: %m", dp->tap->name);
 		return -1;
@@ -368,14 +410,14 @@ static bool
 dp_fit(struct datapath *dp, struct peer *peer, struct pkt *p, uint64_t now)
 {
 	const struct pmtu_params *pm = &peer->cfg.pmtu;
+	size_t l2 = ETH_HLEN_, frame_max = peer_frame_max(peer);
 	enum pmtu_kind kind;
-	size_t l2 = ETH_HLEN_;
 	bool answer;
 
-	if (pm->clamp_mss && tcp_mss_clamp(p->data, p->len, peer->frame_max,
+	if (pm->clamp_mss && tcp_mss_clamp(p->data, p->len, frame_max,
 	    pm->mss_cap))
 		dp->c.mss_clamped++;
-	if (pkt_total(p) <= peer->frame_max)
+	if (pkt_total(p) <= frame_max)
 		return true;
 	kind = pmtu_classify(p->data, p->len, &l2);
 	answer = pm->icmp && (kind == PMTU_IPV4_DF || kind == PMTU_IPV6 ||
@@ -387,7 +429,7 @@ dp_fit(struct datapath *dp, struct peer *peer, struct pkt *p, uint64_t now)
 	else if (answer || (pm->df != DF_UNSET && (pm->df == DF_SET ||
 	    kind == PMTU_IPV4_DF || kind == PMTU_IPV6))) {
 		if (answer)
-			dp_answer_too_big(dp, p, kind, peer->frame_max - l2, now);
+			dp_answer_too_big(dp, p, kind, frame_max - l2, now);
 		dp_drop(dp, DROP_PATH_MTU);
 		return false;
 	}
@@ -395,55 +437,52 @@ dp_fit(struct datapath *dp, struct peer *peer, struct pkt *p, uint64_t now)
 	return true;
 }
 
-static void dp_session_out(struct datapath *, struct peer *,
-    struct session_out *, uint64_t);
-
 /* Encrypted peers: encap, the UDP header where the encap rides on UDP,
- * then ESP. Without keys yet the frame waits and a handshake starts. */
+ * then ESP. Without keys yet the frame waits, and the main thread is
+ * asked for a handshake. */
 static void
 dp_send_sealed(struct datapath *dp, struct peer *peer, struct pkt *p,
-    uint64_t now)
+    uint32_t flow, uint64_t now)
 {
 	struct session *s = peer->session;
+	struct sock *sock = dp_peer_sock(dp, peer, flow);
 	size_t inner = pkt_total(p);
 	bool gre = peer->cfg.tun.encap == ENCAP_GRETAP;
-	int ret, df = dp_outer_df(peer, p);
+	int df = dp_outer_df(peer, p);
 
 	if (s->tx == NULL) {
-		struct session_out out = { 0 };
+		struct dp_request kick = { .type = DP_REQ_KICK, .session = s };
 
 		if (!session_enqueue(s, p))
 			dp_drop(dp, DROP_QUEUE_FULL);
-		session_kick(s, now, &out);
-		dp_session_out(dp, peer, &out, now);
+		if (session_want_kick(s))
+			dp_post(dp->sh->main_inbox, &kick);
 		return;
 	}
 	/* ESP seals the packet in place, in one piece. */
 	if (pkt_linearize(p) < 0 || encap(p, &peer->cfg.tun) < 0 ||
-	    (!gre && udp_push(p, peer) < 0)) {
+	    (!gre && udp_push(p, peer) < 0) ||
+	    session_seal(s, p, gre ? IPPROTO_GRE_ : IPPROTO_UDP, now) < 0) {
 		dp_drop(dp, DROP_NO_HEADROOM);
 		return;
 	}
-	ret = session_seal(s, p, gre ? IPPROTO_GRE_ : IPPROTO_UDP, now);
-	if (ret < 0) {
-		dp_drop(dp, DROP_NO_HEADROOM);
-		return;
-	}
-	dp_set_df(dp, peer->sock, df);
-	dp_queue(dp, peer, p, inner, now);
+	dp_set_df(dp, sock, df);
+	dp_queue(dp, peer, sock, p, inner, now);
 }
 
-/* Wraps p for peer and queues it. */
+/* Wraps p, of flow, for peer and queues it. */
 static void
-dp_send(struct datapath *dp, struct peer *peer, struct pkt *p, uint64_t now)
+dp_send(struct datapath *dp, struct peer *peer, struct pkt *p, uint32_t flow,
+    uint64_t now)
 {
 	size_t inner = pkt_total(p);
+	struct sock *sock;
 	int df;
 
 	if (!dp_fit(dp, peer, p, now))
 		return;
 	if (peer->session != NULL) {
-		dp_send_sealed(dp, peer, p, now);
+		dp_send_sealed(dp, peer, p, flow, now);
 		return;
 	}
 	df = dp_outer_df(peer, p);
@@ -451,8 +490,9 @@ dp_send(struct datapath *dp, struct peer *peer, struct pkt *p, uint64_t now)
 		dp_drop(dp, DROP_NO_HEADROOM);
 		return;
 	}
-	dp_set_df(dp, peer->sock, df);
-	dp_queue(dp, peer, p, inner, now);
+	sock = dp_peer_sock(dp, peer, flow);
+	dp_set_df(dp, sock, df);
+	dp_queue(dp, peer, sock, p, inner, now);
 }
 
 /* An ESP dummy packet (RFC 4303 section 2.6, next header 59): keeps an
@@ -465,17 +505,44 @@ dp_send_keepalive(struct datapath *dp, struct peer *peer, uint64_t now)
 	pkt_reset(p);
 	if (session_seal(peer->session, p, IPPROTO_NONE, now) < 0)
 		return;
-	peer->session->stats.keepalives_tx++;
-	dp_queue(dp, peer, p, 0, now);
+	__atomic_fetch_add(&peer->session->stats.keepalives_tx, 1,
+	    __ATOMIC_RELAXED);
+	dp_queue(dp, peer, dp_peer_sock(dp, peer, 0), p, 0, now);
 }
 
-/* Carries out what a session call asked for. */
+/* What the main thread asked of this worker. */
+void
+dp_worker_request(struct datapath *dp, const struct dp_request *r,
+    uint64_t now)
+{
+	struct session *s = r->session;
+	struct peer *peer = s->owner;
+	bool sent = false;
+
+	if (r->type != DP_REQ_SEND || s->tx == NULL)
+		return;
+	while (r->flush) {
+		struct pkt *p = dp_scratch(dp);
+
+		if (!session_dequeue(s, p))
+			break;
+		dp_send_sealed(dp, peer, p, flow_hash(p->data, p->len,
+		    dp->sh->flow_key), now);
+		sent = true;
+	}
+	if (r->keepalive && !sent)
+		dp_send_keepalive(dp, peer, now);
+	dp_flush(dp);
+}
+
+/* The main thread: carries out what a session call asked for, the key
+ * exchange itself, and hands the rest to the worker that sends for it. */
 static void
 dp_session_out(struct datapath *dp, struct peer *peer,
     struct session_out *out, uint64_t now)
 {
 	struct session *s = peer->session;
-	bool sent = false;
+	struct dp_request send = { .type = DP_REQ_SEND, .session = s };
 	struct pkt *p;
 
 	if (out->unanswered)
@@ -495,21 +562,17 @@ dp_session_out(struct datapath *dp, struct peer *peer,
 		dp_sock_queue(dp, peer->hs_sock, p, &peer->hs_dst,
 		    peer->hs_dst_len);
 	}
-	if (out->keys_ready && s->tx != NULL) {
-		while ((p = session_dequeue(s)) != NULL) {
-			dp_send_sealed(dp, peer, p, now);
-			sent = true;
-		}
-	}
-	if (out->keepalive && !sent && s->tx != NULL)
-		dp_send_keepalive(dp, peer, now);
+	send.flush = out->keys_ready;
+	send.keepalive = out->keepalive;
+	if ((send.flush || send.keepalive) && s->tx != NULL)
+		dp_post(dp->sh->send_inbox, &send);
 }
 
 /* Head-end replication: a copy for every peer but the last, which takes
  * the frame itself. The copies come from a pool the size of a batch; when
  * it runs dry, what is queued goes out first. */
 static void
-dp_flood(struct datapath *dp, struct pkt *p, uint64_t now)
+dp_flood(struct datapath *dp, struct pkt *p, uint32_t flow, uint64_t now)
 {
 	struct peer_table *t = dp->peers;
 
@@ -525,9 +588,9 @@ dp_flood(struct datapath *dp, struct pkt *p, uint64_t now)
 			dp_drop(dp, DROP_FRAME_TOO_BIG);
 			continue;
 		}
-		dp_send(dp, &t->peers[i], copy, now);
+		dp_send(dp, &t->peers[i], copy, flow, now);
 	}
-	dp_send(dp, &t->peers[t->n - 1], p, now);
+	dp_send(dp, &t->peers[t->n - 1], p, flow, now);
 }
 
 /* A frame's size and source address, whichever side it came from. */
@@ -555,16 +618,18 @@ dp_check_frame(const struct datapath *dp, const struct pkt *p)
 struct tap_dest {
 	enum drop_reason drop;		/* DROP_NONE: it goes out */
 	struct peer	*peer;		/* to this peer; NULL: flooded */
+	uint32_t	 flow;		/* flow_hash */
 };
 
 static struct tap_dest
 dp_tap_dest(struct datapath *dp, const struct pkt *p, uint64_t now)
 {
-	struct tap_dest d = { DROP_NONE, NULL };
+	struct tap_dest d = { DROP_NONE, NULL, 0 };
 	const struct peer *owner;
 
 	if ((d.drop = dp_check_frame(dp, p)) != DROP_NONE)
 		return d;
+	d.flow = flow_hash(p->data, p->len, dp->sh->flow_key);
 	fdb_learn(dp->fdb, p->data + 6, NULL, now);
 	if (mac_is_multicast(p->data) ||
 	    !fdb_lookup(dp->fdb, p->data, now, &owner))
@@ -583,9 +648,9 @@ dp_tap_forward(struct datapath *dp, struct pkt *p, const struct tap_dest *d,
 	if (d->drop != DROP_NONE)
 		dp_drop(dp, d->drop);
 	else if (d->peer == NULL)
-		dp_flood(dp, p, now);
+		dp_flood(dp, p, d->flow, now);
 	else
-		dp_send(dp, d->peer, p, now);
+		dp_send(dp, d->peer, p, d->flow, now);
 }
 
 static void
@@ -615,7 +680,7 @@ dp_tap_read_plain(struct datapath *dp, uint64_t now)
 		ssize_t got;
 
 		pkt_reset(p);
-		got = read(dp->tap->fd, p->data, pkt_tailroom(p));
+		got = read(dp->tap_fd, p->data, pkt_tailroom(p));
 		if (got < 0) {
 			ret = -errno;
 			break;
@@ -684,7 +749,7 @@ dp_tap_read_vnet(struct datapath *dp, uint64_t now)
 			a->used = 0;
 		}
 		buf = a->buf + a->used;
-		if ((got = read(dp->tap->fd, buf, VNET_READ_MAX)) < 0)
+		if ((got = read(dp->tap_fd, buf, VNET_READ_MAX)) < 0)
 			return -errno;
 		if (vnet_parse(buf, (size_t)got, &h) < 0) {
 			dp_drop(dp, DROP_BAD_VNET_HDR);
@@ -732,6 +797,13 @@ dp_gro_add(struct datapath *dp, struct pkt *p, bool csum_verified)
 	return why;
 }
 
+/* Only a worker's data path writes to the TAP. */
+static bool
+dp_gro_on(const struct datapath *dp)
+{
+	return dp->gro != NULL && dp->tap->tso;
+}
+
 static void
 dp_gro_flush(struct datapath *dp)
 {
@@ -751,24 +823,25 @@ static enum drop_reason
 dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
     bool csum_verified, uint64_t now)
 {
+	struct peer_counters *c = &peer->c[dp->id];
 	enum drop_reason why;
 
 	if ((why = dp_check_frame(dp, p)) != DROP_NONE)
 		return why;
 	/* The other direction of MSS clamping: SYNs coming in. */
 	if (peer->cfg.pmtu.clamp_mss && tcp_mss_clamp(p->data, p->len,
-	    peer->frame_max, peer->cfg.pmtu.mss_cap))
+	    peer_frame_max(peer), peer->cfg.pmtu.mss_cap))
 		dp->c.mss_clamped++;
-	peer->c.rx_packets++;
-	peer->c.rx_bytes += p->len;
-	peer->c.last_rx_ms = now;
+	c->rx_packets++;
+	c->rx_bytes += p->len;
+	c->last_rx_ms = now;
 	if ((dp->rx_learned_peer != peer ||
 	    memcmp(dp->rx_learned_mac, p->data + 6, 6) != 0) &&
 	    fdb_learn(dp->fdb, p->data + 6, peer, now) != FDB_FULL) {
 		dp->rx_learned_peer = peer;
 		memcpy(dp->rx_learned_mac, p->data + 6, 6);
 	}
-	if (dp->tap->tso)
+	if (dp_gro_on(dp))
 		return dp_gro_add(dp, p, csum_verified);
 	if (dp_tap_write(dp, p->data, p->len) < 0)
 		return DROP_TAP_WRITE_ERROR;
@@ -808,15 +881,17 @@ static enum drop_reason
 dp_rx_esp(struct datapath *dp, struct peer *peer, struct pkt *p,
     uint64_t now)
 {
-	struct session_out out = { 0 };
+	struct dp_request confirm = { .type = DP_REQ_CONFIRM,
+	    .session = peer->session };
 	enum drop_reason why;
 	uint8_t next_header;
 	bool gre = peer->cfg.tun.encap == ENCAP_GRETAP;
 
 	if (peer->session == NULL)
 		return DROP_WRONG_ENCAP;
-	why = session_open(peer->session, p, &next_header, now, &out);
-	dp_session_out(dp, peer, &out, now);
+	why = session_open(peer->session, p, &next_header, now, &confirm.spi);
+	if (confirm.spi != 0)
+		dp_post(dp->sh->main_inbox, &confirm);
 	if (why != DROP_NONE || next_header == IPPROTO_NONE)
 		return why;
 	if (next_header != (gre ? IPPROTO_GRE_ : IPPROTO_UDP))
@@ -858,7 +933,7 @@ dp_from_peer(struct datapath *dp, struct sock *s, struct pkt *p,
 	if ((peer = peer_lookup(dp->peers, &meta->src)) == NULL)
 		return DROP_UNKNOWN_PEER;
 	if (meta->truncated) {
-		peer->c.rx_drops++;
+		peer->c[dp->id].rx_drops++;
 		return DROP_FRAME_TOO_BIG;
 	}
 	switch (s->role) {
@@ -873,7 +948,7 @@ dp_from_peer(struct datapath *dp, struct sock *s, struct pkt *p,
 		break;
 	}
 	if (why != DROP_NONE)
-		peer->c.rx_drops++;
+		peer->c[dp->id].rx_drops++;
 	return why;
 }
 
@@ -883,7 +958,7 @@ dp_sock_batch(struct datapath *dp, struct sock *s, uint64_t now)
 	unsigned n;
 
 	/* This receive may reuse the buffers GRO holds. */
-	if (!sock_rx_pending(s) && dp->tap->tso)
+	if (!sock_rx_pending(s) && dp_gro_on(dp))
 		dp_gro_flush(dp);
 	for (size_t i = 0; i < SOCK_BATCH; i++)
 		pkt_reset(dp->batch[i]);
@@ -914,7 +989,7 @@ dp_sock_readable(struct datapath *dp, struct sock *s, uint64_t now)
 	do
 		dp_sock_batch(dp, s, now);
 	while (sock_rx_pending(s));
-	if (dp->tap->tso)
+	if (dp_gro_on(dp))
 		dp_gro_flush(dp);
 }
 
@@ -925,9 +1000,11 @@ dp_sock_readable(struct datapath *dp, struct sock *s, uint64_t now)
 static void
 dp_pmtu_check(struct datapath *dp, uint64_t now)
 {
-	if (!dp->pmtu_recheck && now - dp->pmtu_checked_ms < PMTU_CHECK_MS)
+	bool soon = __atomic_exchange_n(&dp->sh->pmtu_recheck, false,
+	    __ATOMIC_RELAXED);
+
+	if (!soon && now - dp->pmtu_checked_ms < PMTU_CHECK_MS)
 		return;
-	dp->pmtu_recheck = false;
 	dp->pmtu_checked_ms = now;
 	for (size_t i = 0; i < dp->peers->n; i++)
 		peer_path_mtu_refresh(&dp->peers->peers[i]);
@@ -961,5 +1038,27 @@ dp_start_sessions(struct datapath *dp, uint64_t now)
 		session_kick(peer->session, now, &out);
 		dp_session_out(dp, peer, &out, now);
 	}
+	dp_flush(dp);
+}
+
+/* What a worker asked of the main thread. */
+void
+dp_main_request(struct datapath *dp, const struct dp_request *r,
+    uint64_t now)
+{
+	struct session *s = r->session;
+	struct session_out out = { 0 };
+
+	switch (r->type) {
+	case DP_REQ_KICK:
+		session_kick(s, now, &out);
+		break;
+	case DP_REQ_CONFIRM:
+		session_confirm(s, r->spi, now, &out);
+		break;
+	default:
+		return;
+	}
+	dp_session_out(dp, s->owner, &out, now);
 	dp_flush(dp);
 }

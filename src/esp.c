@@ -15,6 +15,13 @@
 #define ESP_PROLOGUE	(ESP_HLEN + ESP_IV_LEN)	/* before the ciphertext */
 #define ESP_TRAILER	2			/* pad length, next header */
 
+/* Counters shared by the workers: relaxed, they order nothing. */
+static void
+stat_add(uint64_t *c, uint64_t n)
+{
+	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
 struct aead_in {
 	uint8_t		 nonce[ESP_NONCE_LEN];
 	uint8_t		 aad[12];
@@ -104,6 +111,10 @@ esp_sa_new(struct esp_sa **sap, uint32_t spi, enum esp_cipher cipher,
 		sodium_free(sa);
 		return error;
 	}
+	if ((error = pthread_mutex_init(&sa->rx_lock, NULL)) != 0) {
+		sodium_free(sa);
+		return -error;
+	}
 	if (cipher == ESP_AES256_GCM)
 		crypto_aead_aes256gcm_beforenm(&sa->key.aes, keymat);
 	else
@@ -121,6 +132,9 @@ esp_sa_new(struct esp_sa **sap, uint32_t spi, enum esp_cipher cipher,
 void
 esp_sa_free(struct esp_sa *sa)
 {
+	if (sa == NULL)
+		return;
+	pthread_mutex_destroy(&sa->rx_lock);
 	sodium_free(sa);
 }
 
@@ -137,21 +151,45 @@ pad_len(size_t len)
 	return (4 - (len + ESP_TRAILER) % 4) % 4;
 }
 
+static bool
+seal_fits(const struct pkt *p)
+{
+	size_t npad = pad_len(p->len);
+
+	return pkt_headroom(p) >= ESP_PROLOGUE && p->ext_len == 0 &&
+	    pkt_tailroom(p) >= npad + ESP_TRAILER + ESP_ICV_LEN;
+}
+
 /* The explicit IV is the sequence number: unique per SA, which is all
  * RFC 4106 §3.1 and RFC 7634 §2 ask of it. RFC 4303 §3.3.3: the counter
- * never cycles, so once it is used up the SA must be replaced. */
+ * never cycles, so once it is used up the SA must be replaced. Workers
+ * sealing at once each take their own number; one that does not fit
+ * takes none. */
 int
 esp_seal(struct esp_sa *sa, struct pkt *p, uint8_t next_header)
 {
 	uint8_t iv[ESP_IV_LEN];
-	int error;
+	uint64_t seq;
 
-	be32_put(iv, (uint32_t)(sa->tx_seq >> 32));
-	be32_put(iv + 4, (uint32_t)sa->tx_seq);
-	if ((error = esp_seal_with_iv(sa, p, next_header, sa->tx_seq,
-	    iv)) == 0)
-		sa->tx_seq++;
-	return error;
+	/* Taken with a compare-and-swap, not an add, so that the last
+	 * number is never followed by a wrap back to 0 and 1. */
+	seq = esp_tx_seq(sa);
+	if (seq != 0 && seq <= seq_max(sa) && !seal_fits(p))
+		return -ENOSPC;
+	do {
+		if (seq == 0 || seq > seq_max(sa))
+			return -EOVERFLOW;
+	} while (!__atomic_compare_exchange_n(&sa->tx_seq, &seq, seq + 1,
+	    true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	be32_put(iv, (uint32_t)(seq >> 32));
+	be32_put(iv + 4, (uint32_t)seq);
+	return esp_seal_with_iv(sa, p, next_header, seq, iv);
+}
+
+uint64_t
+esp_tx_seq(const struct esp_sa *sa)
+{
+	return __atomic_load_n(&sa->tx_seq, __ATOMIC_RELAXED);
 }
 
 /* The lower half of esp_seal, for known-answer tests whose IV is not
@@ -168,8 +206,7 @@ esp_seal_with_iv(struct esp_sa *sa, struct pkt *p, uint8_t next_header,
 
 	if (seq == 0 || seq > seq_max(sa))
 		return -EOVERFLOW;
-	if (pkt_headroom(p) < ESP_PROLOGUE ||
-	    pkt_tailroom(p) < npad + ESP_TRAILER + ESP_ICV_LEN)
+	if (!seal_fits(p))
 		return -ENOSPC;
 	t = pkt_put(p, npad + ESP_TRAILER);
 	for (size_t i = 0; i < npad; i++)
@@ -185,8 +222,8 @@ esp_seal_with_iv(struct esp_sa *sa, struct pkt *p, uint8_t next_header,
 	aead_in(sa, seq, iv, &in);
 	aead_encrypt(sa, &in, h + ESP_PROLOGUE, len + npad + ESP_TRAILER,
 	    pkt_put(p, ESP_ICV_LEN));
-	sa->stats.packets++;
-	sa->stats.bytes += len;
+	stat_add(&sa->stats.packets, 1);
+	stat_add(&sa->stats.bytes, len);
 	return 0;
 }
 
@@ -217,6 +254,38 @@ pad_ok(const uint8_t *pad, size_t npad)
  * for the caller to discard. On failure p->data and p->len are unchanged;
  * the contents are too, except after DROP_ESP_AUTH (ciphertext zeroed)
  * and DROP_ESP_BAD_PAD (decrypted in place). */
+/* The replay check, before the ICV; with update, after it, once more
+ * (another worker may have taken seq meanwhile) and then the window
+ * moves. */
+static enum drop_reason
+replay_step(struct esp_sa *sa, uint64_t seq, bool update)
+{
+	enum drop_reason why;
+
+	pthread_mutex_lock(&sa->rx_lock);
+	why = replay_check(&sa->rx, seq);
+	if (why == DROP_NONE && update)
+		replay_update(&sa->rx, seq);
+	pthread_mutex_unlock(&sa->rx_lock);
+	if (why != DROP_NONE)
+		stat_add(&sa->stats.replay_drops, 1);
+	return why;
+}
+
+/* The sequence number p carries, its high half inferred with ESN. */
+static uint64_t
+seq_of(struct esp_sa *sa, const uint8_t *h)
+{
+	uint64_t seq = be32_get(h + 4);
+
+	if (sa->esn) {
+		pthread_mutex_lock(&sa->rx_lock);
+		seq = replay_esn_seq(&sa->rx, (uint32_t)seq);
+		pthread_mutex_unlock(&sa->rx_lock);
+	}
+	return seq;
+}
+
 enum drop_reason
 esp_open(struct esp_sa *sa, struct pkt *p, uint8_t *next_header)
 {
@@ -230,22 +299,19 @@ esp_open(struct esp_sa *sa, struct pkt *p, uint8_t *next_header)
 		return DROP_TOO_SHORT;
 	if (be32_get(h) != sa->spi)
 		return DROP_ESP_UNKNOWN_SPI;
-	seq = be32_get(h + 4);
-	if (sa->esn)
-		seq = replay_esn_seq(&sa->rx, (uint32_t)seq);
-	if ((why = replay_check(&sa->rx, seq)) != DROP_NONE) {
-		sa->stats.replay_drops++;
+	seq = seq_of(sa, h);
+	if ((why = replay_step(sa, seq, false)) != DROP_NONE)
 		return why;
-	}
 
 	ct = h + ESP_PROLOGUE;
 	ct_len = p->len - ESP_PROLOGUE - ESP_ICV_LEN;
 	aead_in(sa, seq, h + ESP_HLEN, &in);
 	if (aead_decrypt(sa, &in, ct, ct_len, ct + ct_len) != 0) {
-		sa->stats.auth_drops++;
+		stat_add(&sa->stats.auth_drops, 1);
 		return DROP_ESP_AUTH;
 	}
-	replay_update(&sa->rx, seq);
+	if ((why = replay_step(sa, seq, true)) != DROP_NONE)
+		return why;
 
 	/* Authentic from here: a bad trailer is the peer's bug, and the
 	 * window already holds seq so the packet cannot come back. */
@@ -256,8 +322,8 @@ esp_open(struct esp_sa *sa, struct pkt *p, uint8_t *next_header)
 	*next_header = t[1];
 	pkt_pull(p, ESP_PROLOGUE);
 	p->len = ct_len - ESP_TRAILER - npad;
-	sa->stats.packets++;
-	sa->stats.bytes += p->len;
+	stat_add(&sa->stats.packets, 1);
+	stat_add(&sa->stats.bytes, p->len);
 	return DROP_NONE;
 }
 

@@ -8,6 +8,7 @@
 #ifndef OVT_ESP_H
 #define OVT_ESP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,6 +42,11 @@ struct esp_stats {
 	uint64_t	 auth_drops;	/* ICV mismatch */
 };
 
+/* Workers seal and open with one SA at once: the key is read-only, the
+ * sequence number and the counters change atomically, and the replay
+ * window is held under rx_lock, taken twice per packet (check, then
+ * update) and never across the AEAD. Only one worker reads a given SA's
+ * packets as a rule (they share a flow), so the lock is uncontended. */
 struct esp_sa {
 	union {
 		crypto_aead_aes256gcm_state	aes;	/* expanded once */
@@ -50,9 +56,10 @@ struct esp_sa {
 	uint32_t	 spi;
 	enum esp_cipher	 cipher;
 	bool		 esn;		/* 64-bit sequence numbers */
-	uint64_t	 tx_seq;	/* next to send, from 1 */
+	uint64_t	 tx_seq;	/* next to send, from 1 (atomic) */
+	pthread_mutex_t	 rx_lock;	/* rx */
 	struct replay	 rx;
-	struct esp_stats stats;
+	struct esp_stats stats;		/* atomic */
 };
 
 bool		 esp_cipher_available(enum esp_cipher);
@@ -64,6 +71,8 @@ int		 esp_sa_new(struct esp_sa **, uint32_t spi, enum esp_cipher,
 void		 esp_sa_free(struct esp_sa *);
 
 int		 esp_seal(struct esp_sa *, struct pkt *, uint8_t next_header);
+/* The next sequence number esp_seal would use (atomic read). */
+uint64_t	 esp_tx_seq(const struct esp_sa *);
 int		 esp_seal_with_iv(struct esp_sa *, struct pkt *,
 		     uint8_t next_header, uint64_t seq,
 		     const uint8_t iv[ESP_IV_LEN]);

@@ -1,7 +1,15 @@
 /* The MAC table: which peer each learned MAC lives behind, or the local TAP.
  * Bounded in size, entries age out, and a MAC seen behind a new owner moves
  * there, as in a Linux bridge. Time is passed in by the caller, so tests
- * drive aging with their own clock. */
+ * drive aging with their own clock.
+ *
+ * Threads: every function may be called from any thread at once. The
+ * workers' calls on every frame take no lock: fdb_lookup, and fdb_learn
+ * of a known MAC with the same owner (a refresh), or of a new one when
+ * the table is full. Learning a new MAC, a move, fdb_expire, fdb_remap,
+ * fdb_flush_owner and fdb_foreach take the table's mutex; lookups running
+ * meanwhile retry, lock-free, and take the mutex only after a few
+ * retries. */
 #ifndef OVT_FDB_H
 #define OVT_FDB_H
 
@@ -56,7 +64,8 @@ void		 fdb_set_aging(struct fdb *, uint64_t aging_ms);
 size_t		 fdb_count(const struct fdb *);
 size_t		 fdb_capacity(const struct fdb *);	/* max_entries */
 uint64_t	 fdb_aging_ms(const struct fdb *);
-const struct fdb_stats *fdb_stats(const struct fdb *);
+/* A snapshot of the totals. */
+struct fdb_stats fdb_stats(const struct fdb *);
 /* Calls fn for every live entry, in no particular order. */
 void		 fdb_foreach(const struct fdb *, uint64_t now_ms,
 		     void (*fn)(const struct fdb_entry *, void *), void *arg);

@@ -12,8 +12,8 @@ void	log_to_syslog(void);
 void	log_msg(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
-/* One per message site: at most LOG_RATE_BURST messages per second, then a
- * single "suppressed N" line when the site speaks again. */
+/* One per message site and thread: at most LOG_RATE_BURST messages per
+ * second, then a single "suppressed N" line when the site speaks again. */
 struct log_ratelimit {
 	uint64_t	window_start_ms;
 	unsigned	in_window;
@@ -30,9 +30,10 @@ void	log_ratelimited(struct log_ratelimit *, int prio, const char *fmt, ...)
 #define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
 
-/* A rate-limited message with its own static state at the call site. */
+/* A rate-limited message with its own state at the call site, per thread:
+ * the workers never share it. */
 #define log_rl(prio, ...) do {						\
-	static struct log_ratelimit log_rl_site__;			\
+	static _Thread_local struct log_ratelimit log_rl_site__;	\
 	log_ratelimited(&log_rl_site__, (prio), __VA_ARGS__);		\
 } while (0)
 

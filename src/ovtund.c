@@ -22,6 +22,7 @@
 #include "ovtund.h"
 #include "socket.h"
 #include "underlay.h"
+#include "worker.h"
 
 #define DEFAULT_CONFIG		SYSCONFDIR "/ovtund.conf"
 #define FDB_SWEEP_MS		1000
@@ -131,15 +132,24 @@ add_event(struct daemon *d, evutil_socket_t fd, short what,
 	return event_add(ev, tv) < 0 ? -EINVAL : 0;
 }
 
+#define MAIN_REQUESTS	64
+
+/* What the workers ask: key exchanges, and the end when the TAP is gone. */
 static void
-on_tap(evutil_socket_t fd, short what, void *arg)
+on_inbox(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	int ret = dp_tap_readable(&d->dp, clock_ms());
+	struct dp_request r[MAIN_REQUESTS];
+	unsigned n = dp_inbox_take(&d->inbox, r, MAIN_REQUESTS);
+	uint64_t now = clock_ms();
 
-	if (ret < 0) {
+	for (unsigned i = 0; i < n; i++) {
+		if (r[i].type != DP_REQ_TAP_GONE) {
+			dp_main_request(&d->dp, &r[i], now);
+			continue;
+		}
 		log_err("%s: the TAP device is gone (%s); exiting",
-		    d->tap.name, strerror(-ret));
+		    d->tap.name, strerror(r[i].error));
 		d->exit_status = 1;
 		event_base_loopbreak(d->base);
 	}
@@ -188,7 +198,8 @@ setup_events(struct daemon *d)
 	static const struct timeval tick = { 0, TICK_MS * 1000 };
 	int ret;
 
-	ret = add_event(d, d->tap.fd, EV_READ | EV_PERSIST, on_tap, d, NULL);
+	ret = add_event(d, d->inbox.wake_fd, EV_READ | EV_PERSIST, on_inbox,
+	    d, NULL);
 	if (ret == 0)
 		ret = add_event(d, -1, EV_PERSIST, on_fdb_sweep, d, &sweep);
 	if (ret == 0)
@@ -203,6 +214,59 @@ setup_events(struct daemon *d)
 		ret = add_event(d, SIGHUP, EV_SIGNAL | EV_PERSIST, on_reload,
 		    d, NULL);
 	return ret;
+}
+
+void
+daemon_counters(const struct daemon *d, struct dp_counters *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned i = 0; i < d->workers.n; i++)
+		dp_counters_add(sum, &d->workers.w[i].dp.c);
+	dp_counters_add(sum, &d->dp.c);
+}
+
+static void
+gate_pause(void *arg)
+{
+	workers_pause(arg);
+}
+
+static void
+gate_resume(void *arg)
+{
+	workers_resume(arg);
+}
+
+/* The workers, each with its TAP queue, and the main thread's data path;
+ * the flow hash key. */
+static int
+setup_datapaths(struct daemon *d, unsigned n, char *err, size_t errlen)
+{
+	struct datapath *dps[CONFIG_WORKERS_MAX + 1];
+
+	d->shared.n_workers = n;
+	d->shared.main_inbox = &d->inbox;
+	randombytes_buf(d->shared.flow_key, sizeof(d->shared.flow_key));
+	if (dp_inbox_init(&d->inbox) < 0 ||
+	    workers_init(&d->workers, n, &d->shared, d->tap.fds) < 0 ||
+	    dp_init(&d->dp, n, &d->shared, -1) < 0) {
+		snprintf(err, errlen, "cannot set up the workers: %s",
+		    strerror(errno));
+		return -1;
+	}
+	d->shared.send_inbox = &d->workers.w[0].inbox;
+	for (unsigned i = 0; i < n; i++)
+		dps[i] = &d->workers.w[i].dp;
+	dps[n] = &d->dp;
+	for (unsigned i = 0; i <= n; i++) {
+		dps[i]->tap = &d->tap;
+		dps[i]->peers = &d->peers;
+		dps[i]->fdb = d->fdb;
+		dps[i]->frame_max = d->tap.mtu + 14 + 4;
+	}
+	d->gate = (struct session_gate){ gate_pause, gate_resume,
+	    &d->workers };
+	return 0;
 }
 
 void
@@ -221,33 +285,28 @@ static int
 setup(struct daemon *d, char *err, size_t errlen)
 {
 	const struct config *cfg = d->cfg;
+	unsigned n = workers_count(cfg->workers);
 
 	if ((d->base = event_base_new()) == NULL) {
 		snprintf(err, errlen, "libevent: cannot create event base");
 		return -1;
 	}
-	if (peer_table_init(&d->peers, cfg) < 0) {
+	d->fdb = fdb_create(cfg->mac_table_size,
+	    (uint64_t)cfg->mac_aging * 1000);
+	if (d->fdb == NULL || peer_table_init(&d->peers, cfg, n + 1) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (tap_open(&d->tap, cfg, derive_mtu(cfg), n, err, errlen) < 0)
+		return -1;
+	if (setup_datapaths(d, n, err, errlen) < 0)
+		return -1;
 	for (size_t i = 0; i < d->peers.n; i++)
 		if (underlay_attach(d, &d->peers.peers[i], err, errlen) < 0)
 			return -1;
-	if (peer_table_start_sessions(&d->peers, &d->peers, cfg, err,
-	    errlen) < 0)
+	if (peer_table_start_sessions(&d->peers, &d->peers, cfg, &d->gate,
+	    err, errlen) < 0)
 		return -1;
-	d->fdb = fdb_create(cfg->mac_table_size,
-	    (uint64_t)cfg->mac_aging * 1000);
-	if (d->fdb == NULL || dp_init(&d->dp) < 0) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (tap_open(&d->tap, cfg, derive_mtu(cfg), err, errlen) < 0)
-		return -1;
-	d->dp.tap = &d->tap;
-	d->dp.peers = &d->peers;
-	d->dp.fdb = d->fdb;
-	d->dp.frame_max = d->tap.mtu + 14 + 4;
 	daemon_apply_keylog(d);
 	d->ctl = ctl_open(d, cfg->control, cfg->control_group, err, errlen);
 	if (d->ctl == NULL)
@@ -262,17 +321,26 @@ setup(struct daemon *d, char *err, size_t errlen)
 		log_warn("no user configured: staying root");
 	else if (privs_drop(cfg->user, err, errlen) < 0)
 		return -1;
+	/* Threads started after the drop have no more than it left. */
+	if (workers_start(&d->workers) < 0) {
+		snprintf(err, errlen, "cannot start the workers: %s",
+		    strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
 static void
 teardown(struct daemon *d)
 {
+	workers_stop(&d->workers);
 	for (size_t i = 0; i < d->n_events; i++)
 		event_free(d->events[i]);
 	free(d->events);
 	ctl_close(d->ctl);
 	underlay_close_all(d);
+	workers_free(&d->workers);
+	dp_inbox_free(&d->inbox);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	tap_close(&d->tap);
@@ -333,16 +401,18 @@ report_ready(int ready_fd, int ok)
 static void
 log_started(const struct daemon *d)
 {
-	log_notice("%s: up, mtu %u, encap %s, %zu peer%s, control %s",
-	    d->tap.name, d->tap.mtu, encap_name(d->cfg->tun.encap),
-	    d->peers.n, d->peers.n == 1 ? "" : "s", d->cfg->control);
+	log_notice("%s: up, mtu %u, encap %s, %zu peer%s, %u worker%s, "
+	    "control %s", d->tap.name, d->tap.mtu,
+	    encap_name(d->cfg->tun.encap), d->peers.n,
+	    d->peers.n == 1 ? "" : "s", d->workers.n,
+	    d->workers.n == 1 ? "" : "s", d->cfg->control);
 }
 
 
 int
 main(int argc, char **argv)
 {
-	struct daemon d = { .tap = { .fd = -1 } };
+	struct daemon d = { .inbox = { .wake_fd = -1 } };
 	struct options o = { 0 };
 	char err[512];
 	int ready_fd = -1, ok;

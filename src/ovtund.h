@@ -9,12 +9,14 @@
 #include "config.h"
 #include "datapath.h"
 #include "peer.h"
+#include "session.h"
 #include "tap.h"
+#include "worker.h"
 
 struct event;
 struct event_base;
 struct ctl_server;
-struct underlay_sock;
+struct underlay_class;
 
 struct daemon {
 	struct event_base	*base;
@@ -22,9 +24,13 @@ struct daemon {
 	struct tap		 tap;
 	struct peer_table	 peers;
 	struct fdb		*fdb;
-	struct underlay_sock	**usocks;	/* see underlay.h */
-	size_t			 n_usocks;
-	struct datapath		 dp;
+	struct underlay_class	**classes;	/* see underlay.h */
+	size_t			 n_classes;
+	struct workers		 workers;
+	struct dp_shared	 shared;	/* the data paths' */
+	struct dp_inbox		 inbox;		/* the workers' requests */
+	struct session_gate	 gate;		/* pauses the workers */
+	struct datapath		 dp;		/* the main thread's */
 	struct ctl_server	*ctl;
 	struct event		**events;	/* TAP, timers, signals */
 	size_t			 n_events;
@@ -34,6 +40,8 @@ struct daemon {
 
 /* Points the data path's key log at the configuration's, if any. */
 void	daemon_apply_keylog(struct daemon *);
+/* The counters of every thread's data path, added up (workers paused). */
+void	daemon_counters(const struct daemon *, struct dp_counters *);
 
 /* Re-reads the configuration file and applies it (reload.c). On error the
  * running configuration stays and msg says why; on success msg sums up

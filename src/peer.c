@@ -45,9 +45,11 @@ peer_data_port(const struct peer_config *pc)
 }
 
 int
-peer_table_init(struct peer_table *t, const struct config *cfg)
+peer_table_init(struct peer_table *t, const struct config *cfg,
+    unsigned n_counters)
 {
 	memset(t, 0, sizeof(*t));
+	t->n_counters = n_counters;
 	if (cfg->n_peers == 0)
 		return 0;
 	t->peers = calloc(cfg->n_peers, sizeof(*t->peers));
@@ -60,6 +62,14 @@ peer_table_init(struct peer_table *t, const struct config *cfg)
 	for (size_t i = 0; i < t->n; i++) {
 		struct peer *p = &t->peers[i];
 
+		p->c = aligned_alloc(_Alignof(struct peer_counters),
+		    n_counters * sizeof(*p->c));
+		if (p->c == NULL) {
+			peer_table_free(t);
+			return -1;
+		}
+		memset(p->c, 0, n_counters * sizeof(*p->c));
+		p->n_counters = n_counters;
 		p->cfg = cfg->peers[i];
 		p->dst_len = sockaddr_from(&p->dst, &p->cfg.remote,
 		    peer_data_port(&p->cfg));
@@ -79,8 +89,10 @@ peer_table_init(struct peer_table *t, const struct config *cfg)
 void
 peer_table_free(struct peer_table *t)
 {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		session_free(t->peers[i].session);
+		free(t->peers[i].c);
+	}
 	free(t->peers);
 	free(t->by_addr);
 	memset(t, 0, sizeof(*t));
@@ -139,7 +151,38 @@ peer_set_path_mtu(struct peer *p, unsigned path_mtu)
 	if (p->mtu_cap != 0 && max > p->mtu_cap + 14)
 		max = p->mtu_cap + 14;
 	p->path_mtu = path_mtu;
-	p->frame_max = max;
+	__atomic_store_n(&p->frame_max, max, __ATOMIC_RELAXED);
+}
+
+size_t
+peer_frame_max(const struct peer *p)
+{
+	return __atomic_load_n(&p->frame_max, __ATOMIC_RELAXED);
+}
+
+void
+peer_counters_sum(const struct peer *p, struct peer_counters *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (size_t i = 0; p->c != NULL && i < p->n_counters; i++) {
+		const struct peer_counters *c = &p->c[i];
+
+		sum->rx_packets += c->rx_packets;
+		sum->rx_bytes += c->rx_bytes;
+		sum->tx_packets += c->tx_packets;
+		sum->tx_bytes += c->tx_bytes;
+		sum->rx_drops += c->rx_drops;
+		if (c->last_rx_ms > sum->last_rx_ms)
+			sum->last_rx_ms = c->last_rx_ms;
+		if (c->last_tx_ms > sum->last_tx_ms)
+			sum->last_tx_ms = c->last_tx_ms;
+	}
+}
+
+void
+peer_counters_take(struct peer *p, const struct peer *was)
+{
+	memcpy(p->c, was->c, p->n_counters * sizeof(*p->c));
 }
 
 bool
@@ -206,7 +249,8 @@ session_context(const struct peer_config *pc, char *buf, size_t len)
 
 int
 peer_table_start_sessions(struct peer_table *t, const struct peer_table *live,
-    const struct config *cfg, char *err, size_t errlen)
+    const struct config *cfg, const struct session_gate *gate, char *err,
+    size_t errlen)
 {
 	struct hs_env env = { env_random, env_realtime_ns, env_spi_in_use,
 	    (void *)live };
@@ -236,6 +280,8 @@ peer_table_start_sessions(struct peer_table *t, const struct peer_table *live,
 		    session_context(&p->cfg, ctx, sizeof(ctx)), &env);
 		if (p->session == NULL)
 			break;
+		p->session->owner = p;
+		p->session->gate = gate;
 	}
 	sodium_free(psk);
 	for (size_t i = 0; i < t->n; i++) {

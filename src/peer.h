@@ -11,21 +11,26 @@
 #include "config.h"
 
 struct session;
+struct session_gate;
 struct sock;
+struct underlay_class;
 
+/* Each thread counts in its own, on a cache line of its own: the workers
+ * share nothing they write per packet. */
 struct peer_counters {
 	uint64_t	rx_packets, rx_bytes;
 	uint64_t	tx_packets, tx_bytes;
 	uint64_t	rx_drops;
 	uint64_t	last_rx_ms, last_tx_ms;	/* 0 = never */
-};
+} __attribute__((aligned(64)));
 
 struct peer {
 	struct peer_config	 cfg;
 	struct sockaddr_storage	 dst;		/* where its frames go */
 	socklen_t		 dst_len;
-	struct sock		*sock;		/* ... and on which socket */
-	struct peer_counters	 c;
+	struct underlay_class	*uc;		/* ... on which sockets */
+	struct peer_counters	*c;		/* one per thread */
+	unsigned		 n_counters;
 	/* Encrypted peers only: */
 	struct session		*session;
 	struct sockaddr_storage	 hs_dst;	/* its key exchange port */
@@ -34,7 +39,8 @@ struct peer {
 	struct ovt_addr		 src;		/* our address toward it */
 	/* Path MTU: the underlay route's MTU toward it, as the kernel has it
 	 * (lowered by ICMP from the underlay, see peer_path_mtu_refresh),
-	 * and the largest frame that fits once encapsulated. */
+	 * and the largest frame that fits once encapsulated. The main
+	 * thread sets them, the workers read frame_max (peer_frame_max). */
 	struct ovt_addr		 local;		/* the configured local */
 	unsigned		 path_mtu;
 	unsigned		 mtu_cap;	/* the configured mtu, 0: none */
@@ -45,22 +51,32 @@ struct peer_table {
 	struct peer	*peers;
 	size_t		 n;
 	struct peer	**by_addr;	/* sorted for bsearch */
+	unsigned	 n_counters;	/* per peer: a thread's each */
 };
 
-int		 peer_table_init(struct peer_table *, const struct config *);
+int		 peer_table_init(struct peer_table *, const struct config *,
+		     unsigned n_counters);
 /* Frees the table and the peers' sessions. */
 void		 peer_table_free(struct peer_table *);
 /* Sets up the key exchange of every encrypted peer of t that has none
  * yet. live is where the daemon's peers are (and stay, across reloads):
- * new SPIs are checked against its SAs. */
+ * new SPIs are checked against its SAs. The sessions change their SAs
+ * within gate. */
 int		 peer_table_start_sessions(struct peer_table *t,
 		     const struct peer_table *live, const struct config *,
-		     char *err, size_t errlen);
+		     const struct session_gate *, char *err, size_t errlen);
 struct peer	*peer_lookup(const struct peer_table *, const struct ovt_addr *);
 
 /* Asks the kernel for the route MTU toward p (its PMTU cache included)
  * and applies it; returns true when it changed. */
 bool		 peer_path_mtu_refresh(struct peer *p);
+size_t		 peer_frame_max(const struct peer *p);
+
+/* The threads' counters of p added up (last_*: the latest). */
+void		 peer_counters_sum(const struct peer *p,
+		     struct peer_counters *sum);
+/* Takes over the counters of was, a peer of an older table. */
+void		 peer_counters_take(struct peer *p, const struct peer *was);
 
 /* Bytes a frame grows by on the wire, outer IP header included; ESP's
  * worst case when enc is enabled. */

@@ -34,6 +34,8 @@ restart_only_change(const struct config *a, const struct config *b)
 		return "mac_table_size";
 	if (a->offload != b->offload)
 		return "offload";
+	if (a->workers != b->workers)
+		return "workers";
 	if (strcmp(a->user, b->user) != 0)
 		return "user";
 	if (strcmp(a->control_group, b->control_group) != 0)
@@ -81,8 +83,8 @@ struct reload_count {
 	size_t	added, changed, unchanged;
 };
 
-/* Pairs every new peer with its namesake; an unchanged one inherits the
- * running state. */
+/* Pairs every new peer with its namesake; an unchanged one shares its
+ * sockets and session, which move over for good in take_over. */
 static void
 carry_over(struct peer_table *fresh, struct succession *s,
     struct reload_count *n)
@@ -99,19 +101,47 @@ carry_over(struct peer_table *fresh, struct succession *s,
 		} else if (!same_tunnel(&s->old->peers[j].cfg, &p->cfg)) {
 			n->changed++;
 		} else {
-			struct peer *was = &s->old->peers[j];
+			const struct peer *was = &s->old->peers[j];
 
 			n->unchanged++;
-			p->c = was->c;
-			p->sock = was->sock;
+			p->uc = was->uc;
 			p->hs_sock = was->hs_sock;
 			p->src = was->src;
-			/* The keys move with the peer; the old table must not
-			 * free them. */
 			p->session = was->session;
-			was->session = NULL;
 			s->next[j] = p;
 		}
+	}
+}
+
+/* With the workers paused: the unchanged peers' counters, and their keys,
+ * which the old table then must not free. */
+static void
+take_over(struct succession *s)
+{
+	for (size_t j = 0; j < s->old->n; j++) {
+		struct peer *was = &s->old->peers[j], *p = s->next[j];
+
+		if (p == NULL)
+			continue;
+		peer_counters_take(p, was);
+		if (p->session != NULL)
+			p->session->owner = p;
+		was->session = NULL;
+	}
+}
+
+/* Requests about the sessions about to go must not outlive them. */
+static void
+forget_requests(struct daemon *d, const struct peer_table *old)
+{
+	for (size_t j = 0; j < old->n; j++) {
+		const struct session *gone = old->peers[j].session;
+
+		if (gone == NULL)
+			continue;
+		dp_inbox_forget(&d->inbox, gone);
+		for (unsigned w = 0; w < d->workers.n; w++)
+			dp_inbox_forget(&d->workers.w[w].inbox, gone);
 	}
 }
 
@@ -121,11 +151,11 @@ attach_new(struct daemon *d, struct peer_table *fresh,
     const struct config *next, char *msg, size_t msglen)
 {
 	for (size_t i = 0; i < fresh->n; i++)
-		if (fresh->peers[i].sock == NULL && underlay_attach(d,
+		if (fresh->peers[i].uc == NULL && underlay_attach(d,
 		    &fresh->peers[i], msg, msglen) < 0)
 			return -1;
-	return peer_table_start_sessions(fresh, &d->peers, next, msg,
-	    msglen);
+	return peer_table_start_sessions(fresh, &d->peers, next, &d->gate,
+	    msg, msglen);
 }
 
 int
@@ -147,27 +177,32 @@ daemon_reload(struct daemon *d, char *msg, size_t msglen)
 		return -1;
 	}
 	s.next = calloc(d->peers.n + 1, sizeof(*s.next));
-	if (s.next == NULL || peer_table_init(&fresh, next) < 0) {
+	if (s.next == NULL || peer_table_init(&fresh, next,
+	    d->peers.n_counters) < 0) {
 		snprintf(msg, msglen, "out of memory");
 		free(s.next);
 		config_free(next);
 		return -1;
 	}
+	/* New sockets and sessions first, with the traffic still going: the
+	 * PSK's Argon2id takes its time. */
 	carry_over(&fresh, &s, &n);
 	if (attach_new(d, &fresh, next, msg, msglen) < 0) {
-		/* Undo: give the sessions back, close what was opened. */
-		for (size_t j = 0; j < d->peers.n; j++) {
-			if (s.next[j] == NULL)
-				continue;
-			d->peers.peers[j].session = s.next[j]->session;
-			s.next[j]->session = NULL;
-		}
+		/* Undo: the shared sessions stay with the running peers. */
+		for (size_t j = 0; j < d->peers.n; j++)
+			if (s.next[j] != NULL)
+				s.next[j]->session = NULL;
 		peer_table_free(&fresh);
+		workers_pause(&d->workers);
 		underlay_prune(d);
+		workers_resume(&d->workers);
 		free(s.next);
 		config_free(next);
 		return -1;
 	}
+	workers_pause(&d->workers);
+	take_over(&s);
+	forget_requests(d, &d->peers);
 	fdb_remap(d->fdb, successor, &s);
 	fdb_set_aging(d->fdb, (uint64_t)next->mac_aging * 1000);
 	old = d->peers;
@@ -175,6 +210,7 @@ daemon_reload(struct daemon *d, char *msg, size_t msglen)
 	removed = old.n - n.unchanged;
 	peer_table_free(&old);
 	underlay_prune(d);
+	workers_resume(&d->workers);
 	config_free(d->cfg);
 	d->cfg = next;
 	daemon_apply_keylog(d);

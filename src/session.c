@@ -7,6 +7,42 @@
 
 #include "session.h"
 
+/* Fields a worker and the main thread both touch, relaxed: each is a
+ * value of its own, ordering nothing else. */
+static uint64_t
+load_ms(const uint64_t *t)
+{
+	return __atomic_load_n(t, __ATOMIC_RELAXED);
+}
+
+static void
+store_ms(uint64_t *t, uint64_t v)
+{
+	__atomic_store_n(t, v, __ATOMIC_RELAXED);
+}
+
+/* The main thread's; workers read it to tell a peer coming back. */
+static void
+set_state(struct session *s, enum session_state st)
+{
+	__atomic_store_n(&s->state, st, __ATOMIC_RELAXED);
+}
+
+/* Around every change to the SA table the workers read. */
+static void
+gate_begin(const struct session *s)
+{
+	if (s->gate != NULL)
+		s->gate->begin(s->gate->arg);
+}
+
+static void
+gate_end(const struct session *s)
+{
+	if (s->gate != NULL)
+		s->gate->end(s->gate->arg);
+}
+
 static enum esp_cipher
 esp_cipher_of(enum esp_cipher_choice c)
 {
@@ -29,7 +65,12 @@ session_new(const struct encryption_params *enc, const uint8_t psk[HS_KEY_LEN],
 
 	if (s == NULL)
 		return NULL;
+	if (pthread_mutex_init(&s->queue_lock, NULL) != 0) {
+		free(s);
+		return NULL;
+	}
 	if ((s->hs = hs_peer_new(psk, NULL, ctx, ctx_len, env)) == NULL) {
+		pthread_mutex_destroy(&s->queue_lock);
 		free(s);
 		return NULL;
 	}
@@ -49,6 +90,7 @@ session_free(struct session *s)
 	for (unsigned i = 0; i < SESSION_QUEUE_MAX; i++)
 		free(s->queue[i]);
 	hs_peer_free(s->hs);
+	pthread_mutex_destroy(&s->queue_lock);
 	free(s);
 }
 
@@ -132,7 +174,21 @@ sync_sas(struct session *s, const struct hs_sas *keep, uint64_t now)
 		s->rekey_at_ms = rekey_deadline(s, now);
 	/* A first outbound SA starts the idle clock: no keepalive at once. */
 	if (s->tx != NULL && old_tx == NULL)
-		s->last_tx_ms = now;
+		store_ms(&s->last_tx_ms, now);
+}
+
+/* Which inbound SA the handshake calls current: the workers ask to have
+ * every other confirmed. */
+static void
+mark_current(struct session *s, const struct hs_sas *sas)
+{
+	for (unsigned i = 0; i < SESSION_SAS_MAX; i++) {
+		struct session_sa *ss = &s->sas[i];
+
+		if (ss->sa != NULL && ss->inbound)
+			__atomic_store_n(&ss->current,
+			    ss->sa->spi == sas->rx_spi[0], __ATOMIC_RELAXED);
+	}
 }
 
 static int
@@ -167,8 +223,21 @@ add_sa(struct session *s, uint32_t spi, const uint8_t *key,
 static void
 drop_queue(struct session *s)
 {
+	pthread_mutex_lock(&s->queue_lock);
 	s->stats.queue_drops += s->n_queued;
 	s->n_queued = 0;
+	pthread_mutex_unlock(&s->queue_lock);
+}
+
+static unsigned
+queued(struct session *s)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&s->queue_lock);
+	n = s->n_queued;
+	pthread_mutex_unlock(&s->queue_lock);
+	return n;
 }
 
 /* Acts on what the handshake reported; false when new keys could not be
@@ -185,23 +254,31 @@ on_event(struct session *s, const struct hs_event *ev, uint64_t now,
 		 * and the slots hold all it may list, so add_sa fails only on
 		 * allocation; then stay as we are and let a later handshake
 		 * try again. */
+		gate_begin(s);
 		prune_sas(s, &ev->sas);
 		if (add_sa(s, k->tx_spi, k->tx_key, k->tx_salt, false, now,
 		    out) < 0 || add_sa(s, k->rx_spi, k->rx_key, k->rx_salt,
-		    true, now, out) < 0)
+		    true, now, out) < 0) {
+			gate_end(s);
 			return false;
+		}
+		sync_sas(s, &ev->sas, now);
+		mark_current(s, &ev->sas);
+		gate_end(s);
 		s->stats.handshakes++;
 		s->hs_started_ms = 0;
-		sync_sas(s, &ev->sas, now);
 		/* An initiator confirms its new keys with a packet at once. */
 		out->keepalive = k->initiator;
 		out->keys_ready = s->tx != NULL;
-		s->state = SESSION_UP;
-		s->last_rx_ms = now;
+		set_state(s, SESSION_UP);
+		store_ms(&s->last_rx_ms, now);
 		break;
 	case HS_EV_SA_CHANGED:
+		gate_begin(s);
 		sync_sas(s, &ev->sas, now);
-		out->keys_ready = s->tx != NULL && s->n_queued > 0;
+		mark_current(s, &ev->sas);
+		gate_end(s);
+		out->keys_ready = s->tx != NULL && queued(s) > 0;
 		break;
 	case HS_EV_KEEPALIVE:
 		out->keepalive = true;
@@ -210,7 +287,8 @@ on_event(struct session *s, const struct hs_event *ev, uint64_t now,
 		s->hs_started_ms = 0;
 		drop_queue(s);
 		if (s->state == SESSION_HANDSHAKING)
-			s->state = s->tx != NULL ? SESSION_UP : SESSION_DOWN;
+			set_state(s, s->tx != NULL ? SESSION_UP :
+			    SESSION_DOWN);
 		break;
 	default:
 		break;
@@ -226,6 +304,7 @@ session_kick(struct session *s, uint64_t now, struct session_out *out)
 	if (hs_initiate(s->hs, now, out->hs_msg, &len) < 0)
 		return;
 	out->hs_len = len;
+	__atomic_store_n(&s->kick_asked, false, __ATOMIC_RELAXED);
 	s->last_attempt_ms = now;
 	s->stats.initiations++;
 	if (s->hs_started_ms == 0) {
@@ -233,7 +312,7 @@ session_kick(struct session *s, uint64_t now, struct session_out *out)
 		s->hs_warned = false;
 	}
 	if (s->tx == NULL)
-		s->state = SESSION_HANDSHAKING;
+		set_state(s, SESSION_HANDSHAKING);
 }
 
 int
@@ -244,63 +323,103 @@ session_seal(struct session *s, struct pkt *p, uint8_t next_header,
 
 	if (s->tx == NULL)
 		return -ENOKEY;
-	if ((ret = esp_seal(s->tx, p, next_header)) == 0)
-		s->last_tx_ms = now;
+	if ((ret = esp_seal(s->tx, p, next_header)) == 0 &&
+	    load_ms(&s->last_tx_ms) != now)
+		store_ms(&s->last_tx_ms, now);
 	return ret;
 }
 
-/* The queue is a ring of lazily allocated buffers. */
+bool
+session_want_kick(struct session *s)
+{
+	return !__atomic_exchange_n(&s->kick_asked, true, __ATOMIC_RELAXED);
+}
+
+/* The queue is a ring of lazily allocated buffers, filled by any worker
+ * and emptied by the one the main thread asks to. */
 bool
 session_enqueue(struct session *s, const struct pkt *frame)
 {
-	unsigned slot = (s->queue_head + s->n_queued) % SESSION_QUEUE_MAX;
+	unsigned slot;
+	bool ok;
 
-	if (s->n_queued == SESSION_QUEUE_MAX || (s->queue[slot] == NULL &&
-	    (s->queue[slot] = malloc(sizeof(struct pkt))) == NULL) ||
-	    pkt_copy(s->queue[slot], frame) < 0) {
+	pthread_mutex_lock(&s->queue_lock);
+	slot = (s->queue_head + s->n_queued) % SESSION_QUEUE_MAX;
+	ok = s->n_queued < SESSION_QUEUE_MAX && (s->queue[slot] != NULL ||
+	    (s->queue[slot] = malloc(sizeof(struct pkt))) != NULL) &&
+	    pkt_copy(s->queue[slot], frame) == 0;
+	if (ok)
+		s->n_queued++;
+	else
 		s->stats.queue_drops++;
-		return false;
-	}
-	s->n_queued++;
-	return true;
+	pthread_mutex_unlock(&s->queue_lock);
+	return ok;
 }
 
-struct pkt *
-session_dequeue(struct session *s)
+bool
+session_dequeue(struct session *s, struct pkt *out)
 {
-	struct pkt *head;
+	bool got;
 
-	if (s->n_queued == 0)
-		return NULL;
-	head = s->queue[s->queue_head];
-	s->queue_head = (s->queue_head + 1) % SESSION_QUEUE_MAX;
-	s->n_queued--;
-	return head;
+	pthread_mutex_lock(&s->queue_lock);
+	got = s->n_queued > 0 && pkt_copy(out, s->queue[s->queue_head]) == 0;
+	if (s->n_queued > 0) {
+		s->queue_head = (s->queue_head + 1) % SESSION_QUEUE_MAX;
+		s->n_queued--;
+	}
+	pthread_mutex_unlock(&s->queue_lock);
+	return got;
+}
+
+/* Whether a worker should ask the main thread to look at ss: an SA the
+ * handshake waits to hear of, or a peer that was down; not too often. */
+static bool
+confirm_due(const struct session *s, struct session_sa *ss, uint64_t now)
+{
+	if (__atomic_load_n(&ss->current, __ATOMIC_RELAXED) &&
+	    __atomic_load_n(&s->state, __ATOMIC_RELAXED) != SESSION_DOWN)
+		return false;
+	if (now - load_ms(&ss->confirm_asked_ms) < SESSION_CONFIRM_ASK_MS)
+		return false;
+	store_ms(&ss->confirm_asked_ms, now);
+	return true;
 }
 
 enum drop_reason
 session_open(struct session *s, struct pkt *p, uint8_t *next_header,
-    uint64_t now, struct session_out *out)
+    uint64_t now, uint32_t *confirm)
 {
 	struct session_sa *ss;
-	struct hs_event ev;
 	enum drop_reason why;
 	uint32_t spi;
 
+	*confirm = 0;
 	if ((why = esp_spi_of(p, &spi)) != DROP_NONE)
 		return why;
 	if ((ss = find_sa(s, spi, true)) == NULL)
 		return DROP_ESP_UNKNOWN_SPI;
 	if ((why = esp_open(ss->sa, p, next_header)) != DROP_NONE)
 		return why;
-	s->last_rx_ms = now;
-	if (s->state == SESSION_DOWN)
-		s->state = SESSION_UP;
+	if (load_ms(&s->last_rx_ms) != now)
+		store_ms(&s->last_rx_ms, now);
 	if (*next_header == IPPROTO_NONE)
-		s->stats.keepalives_rx++;
+		__atomic_fetch_add(&s->stats.keepalives_rx, 1,
+		    __ATOMIC_RELAXED);
+	if (confirm_due(s, ss, now))
+		*confirm = spi;
+	return DROP_NONE;
+}
+
+void
+session_confirm(struct session *s, uint32_t spi, uint64_t now,
+    struct session_out *out)
+{
+	struct hs_event ev;
+
+	if (s->state == SESSION_DOWN)
+		set_state(s, SESSION_UP);
 	if (hs_confirm(s->hs, now, spi, &ev) != HS_EV_NONE)
 		on_event(s, &ev, now, out);
-	return DROP_NONE;
 }
 
 /* At most SESSION_HS_RATE messages a second reach the X25519 work. */
@@ -358,17 +477,30 @@ session_timer(struct session *s, uint64_t now, struct session_out *out)
 		s->hs_warned = true;
 		out->unanswered = true;
 	}
-	if (s->state == SESSION_UP && now - s->last_rx_ms >= SESSION_DEAD_MS)
-		s->state = SESSION_DOWN;
+	if (s->state == SESSION_UP &&
+	    now - load_ms(&s->last_rx_ms) >= SESSION_DEAD_MS)
+		set_state(s, SESSION_DOWN);
 	if (s->tx != NULL && (now >= s->rekey_at_ms ||
-	    s->tx->tx_seq >= SESSION_REKEY_PACKETS))
+	    esp_tx_seq(s->tx) >= SESSION_REKEY_PACKETS))
 		session_kick(s, now, out);
-	else if ((s->state == SESSION_DOWN || s->n_queued > 0) &&
+	else if ((s->state == SESSION_DOWN || queued(s) > 0) &&
 	    now - s->last_attempt_ms >= SESSION_RETRY_MS)
 		session_kick(s, now, out);
 	if (s->tx != NULL && s->state == SESSION_UP &&
-	    now - s->last_tx_ms >= SESSION_KEEPALIVE_MS)
+	    now - load_ms(&s->last_tx_ms) >= SESSION_KEEPALIVE_MS)
 		out->keepalive = true;
+}
+
+uint64_t
+session_last_rx(const struct session *s)
+{
+	return load_ms(&s->last_rx_ms);
+}
+
+uint64_t
+session_last_tx(const struct session *s)
+{
+	return load_ms(&s->last_tx_ms);
 }
 
 uint64_t

@@ -5,6 +5,7 @@
 #ifndef OVT_SESSION_H
 #define OVT_SESSION_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,6 +24,8 @@
 #define SESSION_UNANSWERED_MS	5000	/* then say so, once */
 /* Rekey by count long before a 32-bit sequence number could wrap. */
 #define SESSION_REKEY_PACKETS	(1ull << 31)
+/* A worker asks the main thread to confirm an SA at most this often. */
+#define SESSION_CONFIRM_ASK_MS	10
 
 enum session_state {
 	SESSION_NEW,		/* no keys yet */
@@ -34,6 +37,10 @@ enum session_state {
 struct session_sa {
 	struct esp_sa	*sa;
 	bool		 inbound;
+	/* Inbound: the SA the handshake calls current, whose packets need
+	 * no confirming (atomic); when a worker last asked for it. */
+	bool		 current;
+	uint64_t	 confirm_asked_ms;
 	uint64_t	 created_ms;
 	/* The raw key and salt, in locked memory, only for the key log and
 	 * `ovtunctl sa --keys` (an AES SA keeps just its key schedule). */
@@ -47,8 +54,23 @@ struct session_stats {
 	uint64_t	keepalives_tx, keepalives_rx;
 };
 
+/* Threads. The main thread runs the key exchange and the timers; the
+ * workers seal, open and queue. Workers read the SA table (sas, tx)
+ * without a lock: the main thread changes it only between gate->begin
+ * and gate->end, which stop the workers (NULL: a single thread). The
+ * rest the workers touch is atomic (the times, keepalives_rx, the SAs'
+ * sequence numbers and counters, current, kick_asked) or under
+ * queue_lock (the queue and queue_drops); state is the main thread's. */
+struct session_gate {
+	void	(*begin)(void *arg);
+	void	(*end)(void *arg);
+	void	*arg;
+};
+
 struct session {
 	struct hs_peer		*hs;
+	const struct session_gate *gate;
+	void			*owner;		/* the data path's peer */
 	enum esp_cipher		 cipher;
 	unsigned		 replay_window;
 	uint64_t		 rekey_after_ms;
@@ -61,8 +83,10 @@ struct session {
 	bool			 hs_warned;
 	uint64_t		 hs_window_ms;	/* rate limit of handshakes */
 	unsigned		 hs_in_window;
+	pthread_mutex_t		 queue_lock;
 	struct pkt		*queue[SESSION_QUEUE_MAX];
 	unsigned		 queue_head, n_queued;
+	bool			 kick_asked;	/* a worker asked, none ran */
 	struct session_stats	 stats;
 };
 
@@ -87,23 +111,36 @@ struct session	*session_new(const struct encryption_params *,
 		    size_t ctx_len, const struct hs_env *);
 void		 session_free(struct session *);
 
+/* Workers. */
+
 /* Seals p (the encap's output) for the peer; -ENOKEY when there is no
  * outbound SA yet: queue the frame and start a handshake. */
 int		 session_seal(struct session *, struct pkt *,
 		    uint8_t next_header, uint64_t now);
 /* Keeps a copy of an inner frame until keys arrive; false when full. */
 bool		 session_enqueue(struct session *, const struct pkt *);
-/* The oldest waiting frame, or NULL. Its buffer stays valid until the
- * queue fills up again. */
-struct pkt	*session_dequeue(struct session *);
+/* Moves the oldest waiting frame into out; false when none waits. */
+bool		 session_dequeue(struct session *, struct pkt *out);
+/* Whether the caller is the first to want a handshake since the last
+ * session_kick: it then asks the main thread for one. */
+bool		 session_want_kick(struct session *);
+/* An ESP packet from the peer: authenticates, checks replay, decrypts in
+ * place. *next_header tells what p now holds. *confirm is the SPI to
+ * hand to session_confirm in the main thread (0: nothing to do): the
+ * packet came on an SA the handshake waits to hear of, or to a peer
+ * that was down. */
+enum drop_reason session_open(struct session *, struct pkt *,
+		    uint8_t *next_header, uint64_t now, uint32_t *confirm);
+
+/* The main thread. */
+
 /* Starts a handshake unless one runs; out->hs_msg gets the initiation. */
 void		 session_kick(struct session *, uint64_t now,
 		    struct session_out *);
-
-/* An ESP packet from the peer: authenticates, checks replay, decrypts in
- * place. *next_header tells what p now holds. */
-enum drop_reason session_open(struct session *, struct pkt *,
-		    uint8_t *next_header, uint64_t now, struct session_out *);
+/* What session_open asked for: a packet authenticated on inbound SA spi
+ * (see hs_confirm); the peer is up. */
+void		 session_confirm(struct session *, uint32_t spi, uint64_t now,
+		    struct session_out *);
 /* A handshake message from the peer. */
 enum drop_reason session_handshake(struct session *, const uint8_t *msg,
 		    size_t len, uint64_t now, struct session_out *);
@@ -112,6 +149,9 @@ void		 session_timer(struct session *, uint64_t now,
 		    struct session_out *);
 
 const char	*session_state_name(enum session_state);
+/* When the peer was last heard from, or sent to (ms; atomic reads). */
+uint64_t	 session_last_rx(const struct session *);
+uint64_t	 session_last_tx(const struct session *);
 /* The outbound SA's time to rekey, in ms (0 when none). */
 uint64_t	 session_rekey_in(const struct session *, uint64_t now);
 

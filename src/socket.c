@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
@@ -106,27 +107,60 @@ sock_enable_gro(int fd)
 	return g;
 }
 
+/* A send-only socket: a raw socket sees every packet of its protocol
+ * and a UDP one whatever strays to its port, so a filter drops all of it
+ * before it is queued, and what came before the filter is read away. */
 static int
-sock_bind(struct sock *s, const struct ovt_addr *local)
+sock_refuse_input(int fd)
+{
+	static struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+	static const struct sock_fprog prog = { 1, &drop };
+	char byte;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+	    sizeof(prog)) < 0)
+		return -errno;
+	while (recv(fd, &byte, 1, MSG_DONTWAIT | MSG_TRUNC) >= 0)
+		;
+	return 0;
+}
+
+static int
+sock_bind(struct sock *s, const struct ovt_addr *local, bool reuseport)
 {
 	static const int one = 1;
 	struct sockaddr_storage ss;
 	socklen_t len = sockaddr_from(&ss, local, s->port);
 
 	/* Separate IPv4 and IPv6 UDP sockets may share one port. */
-	if (s->kind == SOCK_UDP && s->family == AF_INET6 && setsockopt(s->fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &one, sizeof(one)) < 0)
+	if (s->kind == SOCK_UDP && s->family == AF_INET6 &&
+	    setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+	    sizeof(one)) < 0)
+		return -errno;
+	/* The kernel spreads what arrives over the workers' sockets by the
+	 * flow's addresses and ports. */
+	if (reuseport && setsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) < 0)
 		return -errno;
 	if (bind(s->fd, (struct sockaddr *)&ss, len) < 0)
 		return -errno;
+	if (s->kind == SOCK_UDP && s->port == 0) {
+		len = sizeof(ss);
+		if (getsockname(s->fd, (struct sockaddr *)&ss, &len) < 0)
+			return -errno;
+		s->port = ntohs(s->family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	}
 	return 0;
 }
 
 int
 sock_open(struct sock *s, enum sock_kind kind, const struct ovt_addr *local,
-    uint16_t port, bool offload, char *err, size_t errlen)
+    uint16_t port, unsigned flags, char *err, size_t errlen)
 {
 	char abuf[INET6_ADDRSTRLEN];
+	bool offload = flags & SOCK_F_OFFLOAD;
 	int ret;
 
 	memset(s, 0, sizeof(*s));
@@ -146,11 +180,17 @@ sock_open(struct sock *s, enum sock_kind kind, const struct ovt_addr *local,
 		    strerror(errno));
 		return ret;
 	}
+	if ((flags & SOCK_F_SEND_ONLY) &&
+	    (ret = sock_refuse_input(s->fd)) < 0) {
+		snprintf(err, errlen, "socket filter: %s", strerror(-ret));
+		sock_close(s);
+		return ret;
+	}
 	sock_set_buffers(s->fd);
 	s->gso = offload && kind == SOCK_UDP && sock_probe_gso(s->fd);
-	if (offload && kind == SOCK_UDP)
+	if (offload && kind == SOCK_UDP && !(flags & SOCK_F_SEND_ONLY))
 		s->gro = sock_enable_gro(s->fd);
-	if ((ret = sock_bind(s, local)) < 0) {
+	if ((ret = sock_bind(s, local, flags & SOCK_F_REUSEPORT)) < 0) {
 		if (kind == SOCK_UDP)
 			snprintf(err, errlen, "binding %s port %u: %s",
 			    addr_format(local, abuf, sizeof(abuf)), port,

@@ -72,11 +72,19 @@ struct sock {
 	struct sockaddr_storage rx_src[SOCK_BATCH];
 };
 
+/* How a socket is opened. */
+enum sock_flags {
+	SOCK_F_OFFLOAD = 1,	/* UDP GSO and GRO where the kernel has them */
+	SOCK_F_REUSEPORT = 2,	/* one of the workers' sockets on a port */
+	SOCK_F_SEND_ONLY = 4,	/* a filter drops all it would receive */
+};
+
 /* local->family picks the family; a local of all zeroes binds the
- * wildcard. offload: use UDP GSO and GRO where the kernel has them.
- * Returns 0 or a negative errno, with why in err. */
+ * wildcard; port 0 (UDP) takes a port the kernel picks, which s->port
+ * then holds. flags: enum sock_flags. Returns 0 or a negative errno,
+ * with why in err. */
 int	sock_open(struct sock *, enum sock_kind, const struct ovt_addr *local,
-	    uint16_t port, bool offload, char *err, size_t errlen);
+	    uint16_t port, unsigned flags, char *err, size_t errlen);
 void	sock_close(struct sock *);
 
 /* Queues p for dst (p, its ext and dst must stay valid until the flush);

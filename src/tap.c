@@ -21,20 +21,21 @@
  * of dozens, and takes superframes back. Where the kernel refuses, the
  * header stays and every frame comes whole. */
 static void
-tap_enable_offloads(struct tap *tap)
+tap_enable_offloads(struct tap *tap, int fd)
 {
 	int hdr = VNET_HDR_LEN;
 	unsigned flags = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 
-	if (ioctl(tap->fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
 		tap->vnet = false;
 		return;
 	}
-	tap->tso = ioctl(tap->fd, TUNSETOFFLOAD, flags) == 0;
+	tap->tso = ioctl(fd, TUNSETOFFLOAD, flags) == 0;
 }
 
+/* Opens one queue of the TAP called name: the first creates it. */
 static int
-tap_create(struct tap *tap, const char *name, bool vnet)
+tap_attach(struct tap *tap, const char *name, bool vnet)
 {
 	struct ifreq ifr;
 	int fd;
@@ -43,7 +44,8 @@ tap_create(struct tap *tap, const char *name, bool vnet)
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0) |
+	    (tap->n_queues > 1 ? IFF_MULTI_QUEUE : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int err = -errno;
@@ -51,11 +53,26 @@ tap_create(struct tap *tap, const char *name, bool vnet)
 		close(fd);
 		return err;
 	}
-	tap->fd = fd;
-	tap->vnet = vnet;
-	if (vnet)
-		tap_enable_offloads(tap);
 	snprintf(tap->name, sizeof(tap->name), "%s", ifr.ifr_name);
+	return fd;
+}
+
+static int
+tap_create(struct tap *tap, const char *name, bool vnet, unsigned queues)
+{
+	int fd;
+
+	tap->n_queues = queues;
+	tap->vnet = vnet;
+	tap->tso = false;
+	for (unsigned i = 0; i < queues; i++) {
+		/* Every queue after the first joins the TAP the first made. */
+		if ((fd = tap_attach(tap, i == 0 ? name : tap->name, vnet)) < 0)
+			return fd;
+		tap->fds[i] = fd;
+		if (vnet)
+			tap_enable_offloads(tap, fd);
+	}
 	tap->ifindex = if_nametoindex(tap->name);
 	return tap->ifindex == 0 ? -errno : 0;
 }
@@ -201,15 +218,19 @@ bridge_mtu(const char *bridge)
 }
 
 int
-tap_open(struct tap *tap, const struct config *cfg, unsigned mtu, char *err,
-    size_t errlen)
+tap_open(struct tap *tap, const struct config *cfg, unsigned mtu,
+    unsigned queues, char *err, size_t errlen)
 {
 	unsigned bmtu;
 	int ret;
 
 	memset(tap, 0, sizeof(*tap));
-	tap->fd = -1;
-	if ((ret = tap_create(tap, cfg->interface, cfg->offload)) < 0) {
+	for (unsigned i = 0; i < CONFIG_WORKERS_MAX; i++)
+		tap->fds[i] = -1;
+	if (queues == 0 || queues > CONFIG_WORKERS_MAX)
+		queues = 1;
+	if ((ret = tap_create(tap, cfg->interface, cfg->offload,
+	    queues)) < 0) {
 		snprintf(err, errlen, "%s: creating TAP: %s", cfg->interface,
 		    strerror(-ret));
 		tap_close(tap);
@@ -231,7 +252,10 @@ tap_open(struct tap *tap, const struct config *cfg, unsigned mtu, char *err,
 void
 tap_close(struct tap *tap)
 {
-	if (tap->fd >= 0)
-		close(tap->fd);
-	tap->fd = -1;
+	for (unsigned i = 0; i < tap->n_queues; i++) {
+		if (tap->fds[i] >= 0)
+			close(tap->fds[i]);
+		tap->fds[i] = -1;
+	}
+	tap->n_queues = 0;
 }

@@ -10,7 +10,11 @@
 #include "config.h"
 
 struct tap {
-	int		fd;		/* non-blocking, IFF_TAP | IFF_NO_PI */
+	/* One queue per worker (IFF_MULTI_QUEUE when more than one): the
+	 * kernel hands each flow's frames to one queue, by its hash. Each
+	 * non-blocking, IFF_TAP | IFF_NO_PI. */
+	int		fds[CONFIG_WORKERS_MAX];
+	unsigned	n_queues;
 	char		name[IFNAMSIZ];
 	unsigned	mtu;
 	unsigned	ifindex;	/* in the namespace it lives in */
@@ -18,10 +22,10 @@ struct tap {
 	bool		tso;		/* ... and may be TCP superframes */
 };
 
-/* Creates and configures the TAP of cfg with the given MTU. On failure
- * returns a negative errno and writes why into err. */
+/* Creates and configures the TAP of cfg with the given MTU and number of
+ * queues. On failure returns a negative errno and writes why into err. */
 int	tap_open(struct tap *, const struct config *, unsigned mtu,
-	    char *err, size_t errlen);
+	    unsigned queues, char *err, size_t errlen);
 void	tap_close(struct tap *);
 
 #endif

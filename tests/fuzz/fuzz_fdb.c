@@ -132,7 +132,7 @@ walk_fn(const struct fdb_entry *fe, void *arg)
 static void
 check_agree(const struct fdb *f, const struct model *m, uint64_t now)
 {
-	const struct fdb_stats *st = fdb_stats(f);
+	const struct fdb_stats snap = fdb_stats(f), *st = &snap;
 	const struct peer *owner;
 	struct walk w;
 	size_t live = 0;

@@ -239,8 +239,10 @@ ovtund_conf() {
 		[ -z "$key" ] || echo "key = $key"
 		echo "local = \"$local_ip\""
 		echo "control = \"$(ctl_sock "$role")\""
-		# OVTUND_OFFLOAD=no runs a test with the TAP offloads off.
+		# OVTUND_OFFLOAD=no runs a test with the TAP offloads off,
+		# OVTUND_WORKERS=N with N worker threads (default: auto).
 		[ -z "${OVTUND_OFFLOAD:-}" ] || echo "offload = $OVTUND_OFFLOAD"
+		[ -z "${OVTUND_WORKERS:-}" ] || echo "workers = $OVTUND_WORKERS"
 		while [ $# -ge 2 ]; do
 			printf 'peer "%s" {\n  remote = "%s"\n}\n' "$1" "$2"
 			shift 2

@@ -115,6 +115,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_str_eq(c->control, CONFIG_DEFAULT_CONTROL);
 	ck_assert_uint_eq(c->mac_aging, CONFIG_DEFAULT_AGING);
 	ck_assert_uint_eq(c->mac_table_size, CONFIG_DEFAULT_TABLE);
+	ck_assert_uint_eq(c->workers, 0);
 	ck_assert_uint_eq(c->n_peers, 1);
 	ck_assert_str_eq(c->peers[0].name, "box-2");
 	ck_assert_str_eq(fmt(&c->peers[0].remote), "192.168.56.12");
@@ -685,6 +686,9 @@ static const struct bad {
 	{ "mac_aging = 86401\n", 1, "out of range (1..86400)" },
 	{ "mac_table_size = 0\n", 1, "out of range (1..16777216)" },
 	{ "mac_table_size = 16777217\n", 1, "out of range (1..16777216)" },
+	{ "workers = 0\n", 1, "workers: '0' is not auto or a number (1..64)" },
+	{ "workers = 65\n", 1, "is not auto or a number (1..64)" },
+	{ "workers = all\n", 1, "is not auto or a number (1..64)" },
 	{ "port = 0\n", 1, "port: 0 is out of range (1..65535)" },
 	{ "port = 65536\n", 1, "out of range (1..65535)" },
 	{ "encap = gretap\nkey = 4294967296\n", 2,
@@ -838,6 +842,21 @@ static const struct bad {
 };
 
 /* Path MTU settings: the defaults, each value, and every peer's copy. */
+START_TEST(test_workers)
+{
+	struct config *c = load_text("workers = 64\n");
+
+	ck_assert_uint_eq(c->workers, 64);
+	config_free(c);
+	c = load_text("workers = 1\n");
+	ck_assert_uint_eq(c->workers, 1);
+	config_free(c);
+	c = load_text("workers = auto\n");
+	ck_assert_uint_eq(c->workers, 0);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_pmtu)
 {
 	struct config *c = load_text("peer a { remote = 10.0.0.2 }\n");
@@ -977,6 +996,7 @@ config_suite(void)
 	tcase_add_test(tc, test_accounts);
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_pmtu);
+	tcase_add_test(tc, test_workers);
 	tcase_add_test(tc, test_shipped_encryption_example);
 	tcase_add_test(tc, test_encryption);
 	tcase_add_test(tc, test_encryption_defaults);

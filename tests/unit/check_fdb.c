@@ -1,3 +1,5 @@
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,8 +63,6 @@ END_TEST
 START_TEST(test_learn_lookup)
 {
 	struct fdb *f = fdb_create(16, AGING);
-	const struct fdb_stats *st = fdb_stats(f);
-
 	ck_assert_ptr_eq(owner_of(f, mac1, 0), MISSING);
 	ck_assert_int_eq(fdb_learn(f, mac1, PEER_A, 1000), FDB_LEARNED);
 	ck_assert_int_eq(fdb_learn(f, mac2, PEER_B, 1000), FDB_LEARNED);
@@ -70,7 +70,7 @@ START_TEST(test_learn_lookup)
 	ck_assert_ptr_eq(owner_of(f, mac2, 1000), PEER_B);
 	ck_assert_ptr_eq(owner_of(f, mac3, 1000), MISSING);
 	ck_assert_uint_eq(fdb_count(f), 2);
-	ck_assert_uint_eq(st->learned, 2);
+	ck_assert_uint_eq(fdb_stats(f).learned, 2);
 	fdb_destroy(f);
 }
 END_TEST
@@ -102,8 +102,8 @@ START_TEST(test_refresh)
 	ck_assert_ptr_eq(owner_of(f, mac1, 2 * AGING - 2), PEER_A);
 	ck_assert_ptr_eq(owner_of(f, mac1, 2 * AGING - 1), MISSING);
 	ck_assert_uint_eq(fdb_count(f), 1);
-	ck_assert_uint_eq(fdb_stats(f)->learned, 1);
-	ck_assert_uint_eq(fdb_stats(f)->moved, 0);
+	ck_assert_uint_eq(fdb_stats(f).learned, 1);
+	ck_assert_uint_eq(fdb_stats(f).moved, 0);
 	fdb_destroy(f);
 }
 END_TEST
@@ -120,7 +120,7 @@ START_TEST(test_aging_boundary)
 	ck_assert_uint_eq(fdb_count(f), 1);
 	ck_assert_uint_eq(fdb_expire(f, 1000 + AGING), 1);
 	ck_assert_uint_eq(fdb_count(f), 0);
-	ck_assert_uint_eq(fdb_stats(f)->expired, 1);
+	ck_assert_uint_eq(fdb_stats(f).expired, 1);
 	fdb_destroy(f);
 }
 END_TEST
@@ -146,8 +146,8 @@ START_TEST(test_relearn_aged)
 	ck_assert_ptr_eq(owner_of(f, mac1, AGING), PEER_B);
 	ck_assert_int_eq(fdb_learn(f, mac1, PEER_B, 3 * AGING), FDB_LEARNED);
 	ck_assert_uint_eq(fdb_count(f), 1);
-	ck_assert_uint_eq(fdb_stats(f)->learned, 3);
-	ck_assert_uint_eq(fdb_stats(f)->moved, 0);
+	ck_assert_uint_eq(fdb_stats(f).learned, 3);
+	ck_assert_uint_eq(fdb_stats(f).moved, 0);
 	fdb_destroy(f);
 }
 END_TEST
@@ -167,7 +167,7 @@ START_TEST(test_expire_count)
 	ck_assert_uint_eq(fdb_expire(f, AGING), 0);
 	ck_assert_uint_eq(fdb_expire(f, AGING + 1000), 20);
 	ck_assert_uint_eq(fdb_count(f), 0);
-	ck_assert_uint_eq(fdb_stats(f)->expired, 30);
+	ck_assert_uint_eq(fdb_stats(f).expired, 30);
 	fdb_destroy(f);
 }
 END_TEST
@@ -183,8 +183,8 @@ START_TEST(test_move)
 	ck_assert_int_eq(fdb_learn(f, mac1, PEER_A, 30), FDB_MOVED);
 	ck_assert_ptr_eq(owner_of(f, mac1, 30), PEER_A);
 	ck_assert_uint_eq(fdb_count(f), 1);
-	ck_assert_uint_eq(fdb_stats(f)->moved, 2);
-	ck_assert_uint_eq(fdb_stats(f)->learned, 1);
+	ck_assert_uint_eq(fdb_stats(f).moved, 2);
+	ck_assert_uint_eq(fdb_stats(f).learned, 1);
 	/* A move refreshes the timestamp too. */
 	ck_assert_ptr_eq(owner_of(f, mac1, 30 + AGING - 1), PEER_A);
 	fdb_destroy(f);
@@ -216,7 +216,7 @@ START_TEST(test_invalid_source)
 	ck_assert(mac_is_valid_source(mac1));
 	ck_assert(mac_is_valid_source(good));
 	ck_assert_uint_eq(fdb_count(f), 0);
-	ck_assert_uint_eq(fdb_stats(f)->learned, 0);
+	ck_assert_uint_eq(fdb_stats(f).learned, 0);
 	ck_assert_int_eq(fdb_learn(f, good, PEER_A, 0), FDB_LEARNED);
 	fdb_destroy(f);
 }
@@ -242,7 +242,7 @@ START_TEST(test_full)
 		ck_assert_int_eq(fdb_learn(f, mac, PEER_A, 2000), FDB_FULL);
 		ck_assert_ptr_eq(owner_of(f, mac, 2000), MISSING);
 	}
-	ck_assert_uint_eq(fdb_stats(f)->full, 12);
+	ck_assert_uint_eq(fdb_stats(f).full, 12);
 	ck_assert_uint_eq(fdb_count(f), 8);
 	/* Known MACs still refresh and move when full. */
 	mac_n(mac, 0);
@@ -263,7 +263,7 @@ START_TEST(test_full)
 	mac_n(mac, 10);
 	ck_assert_int_eq(fdb_learn(f, mac, PEER_C, AGING), FDB_FULL);
 	ck_assert_uint_eq(fdb_count(f), 8);
-	ck_assert_uint_eq(fdb_stats(f)->full, 13);
+	ck_assert_uint_eq(fdb_stats(f).full, 13);
 	fdb_destroy(f);
 }
 END_TEST
@@ -314,7 +314,7 @@ START_TEST(test_flush_owner)
 	ck_assert_ptr_eq(owner_of(f, mac2, 0), PEER_B);
 	ck_assert_uint_eq(fdb_flush_owner(f, PEER_A), 0);
 	ck_assert_uint_eq(fdb_flush_owner(f, PEER_C), 0);
-	ck_assert_uint_eq(fdb_stats(f)->expired, 0);
+	ck_assert_uint_eq(fdb_stats(f).expired, 0);
 	ck_assert_int_eq(fdb_learn(f, mac1, PEER_C, 0), FDB_LEARNED);
 	fdb_destroy(f);
 }
@@ -532,6 +532,166 @@ START_TEST(test_keyed_hash)
 }
 END_TEST
 
+
+/* Workers learn and look up at once while another thread ages entries
+ * out: a lookup must never hand out an owner that MAC never had, and the
+ * table must stay within its limit and consistent. Owners encode their
+ * MAC's index, so every answer can be checked. */
+#define MT_MACS		512
+#define MT_CAPACITY	256	/* fewer than the MACs: full, evictions;
+				 * and half the slots used: long chains */
+#define MT_ROUNDS	2000
+
+struct mt {
+	struct fdb	*f;
+	uint64_t	 clock;		/* atomic, ms */
+	unsigned	 done;		/* atomic: learners finished */
+	unsigned	 bad;		/* atomic: wrong answers */
+	unsigned	 found;		/* atomic: lookups that hit */
+};
+
+static const struct peer *
+mt_owner(unsigned mac, unsigned which)
+{
+	return (const struct peer *)(uintptr_t)(0x10000 + mac * 4 + which);
+}
+
+static bool
+mt_owner_ok(const struct peer *owner, unsigned mac)
+{
+	uintptr_t v = (uintptr_t)owner;
+
+	return owner == NULL ? mac % 2 == 0 :
+	    v >= 0x10000 && (v - 0x10000) / 4 == mac;
+}
+
+static uint64_t
+mt_now(struct mt *m)
+{
+	return __atomic_load_n(&m->clock, __ATOMIC_RELAXED);
+}
+
+/* Learns every MAC in turn, with one of two owners (or, for even MACs,
+ * now and then the local TAP), and checks a lookup of another. */
+static void *
+mt_learner(void *arg)
+{
+	struct mt *m = arg;
+	uint8_t mac[6];
+	unsigned seed = (unsigned)(uintptr_t)pthread_self();
+
+	for (unsigned r = 0; r < MT_ROUNDS; r++) {
+		for (unsigned i = 0; i < MT_MACS; i++) {
+			const struct peer *owner;
+			unsigned j = (i * 7 + r) % MT_MACS;
+
+			mac_n(mac, i);
+			owner = i % 2 == 0 && rand_r(&seed) % 8 == 0 ? NULL :
+			    mt_owner(i, rand_r(&seed) % 2);
+			fdb_learn(m->f, mac, owner, mt_now(m));
+			mac_n(mac, j);
+			if (!fdb_lookup(m->f, mac, mt_now(m), &owner))
+				continue;
+			__atomic_fetch_add(&m->found, 1, __ATOMIC_RELAXED);
+			if (!mt_owner_ok(owner, j))
+				__atomic_fetch_add(&m->bad, 1, __ATOMIC_RELAXED);
+		}
+	}
+	__atomic_fetch_add(&m->done, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* Looks up every MAC, over and over, until the learners are done. */
+static void *
+mt_reader(void *arg)
+{
+	struct mt *m = arg;
+	uint8_t mac[6];
+
+	while (__atomic_load_n(&m->done, __ATOMIC_RELAXED) < 2) {
+		for (unsigned i = 0; i < MT_MACS; i++) {
+			const struct peer *owner;
+
+			mac_n(mac, i);
+			if (fdb_lookup(m->f, mac, mt_now(m), &owner) &&
+			    !mt_owner_ok(owner, i))
+				__atomic_fetch_add(&m->bad, 1,
+				    __ATOMIC_RELAXED);
+		}
+	}
+	return NULL;
+}
+
+/* Moves the clock on, ages entries out and drops the local ones (both
+ * shift entries back along their chains) until the learners are done. */
+static void *
+mt_ager(void *arg)
+{
+	struct mt *m = arg;
+
+	while (__atomic_load_n(&m->done, __ATOMIC_RELAXED) < 2) {
+		__atomic_fetch_add(&m->clock, 7, __ATOMIC_RELAXED);
+		fdb_expire(m->f, mt_now(m));
+		fdb_flush_owner(m->f, NULL);
+	}
+	return NULL;
+}
+
+static void
+mt_check_entry(const struct fdb_entry *e, void *arg)
+{
+	unsigned *bad = arg, found = MT_MACS;
+	uint8_t mac[6];
+
+	for (unsigned i = 0; i < MT_MACS; i++) {
+		mac_n(mac, i);
+		if (memcmp(mac, e->mac, 6) == 0)
+			found = i;
+	}
+	if (found == MT_MACS || !mt_owner_ok(e->owner, found))
+		(*bad)++;
+}
+
+START_TEST(test_threads)
+{
+	struct mt m = { .f = fdb_create(MT_CAPACITY, 500), .clock = 1 };
+	pthread_t t[4];
+	unsigned bad = 0, listed = 0;
+	struct fdb_stats st;
+
+	ck_assert_ptr_nonnull(m.f);
+	ck_assert_int_eq(pthread_create(&t[0], NULL, mt_learner, &m), 0);
+	ck_assert_int_eq(pthread_create(&t[1], NULL, mt_learner, &m), 0);
+	ck_assert_int_eq(pthread_create(&t[2], NULL, mt_ager, &m), 0);
+	ck_assert_int_eq(pthread_create(&t[3], NULL, mt_reader, &m), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_uint_eq(m.bad, 0);
+	ck_assert_uint_gt(m.found, 0);
+	ck_assert_uint_le(fdb_count(m.f), MT_CAPACITY);
+	fdb_foreach(m.f, mt_now(&m), mt_check_entry, &bad);
+	ck_assert_uint_eq(bad, 0);
+	/* Every live entry is found by its own lookup. */
+	for (unsigned i = 0; i < MT_MACS; i++) {
+		const struct peer *owner;
+		uint8_t mac[6];
+
+		mac_n(mac, i);
+		if (fdb_lookup(m.f, mac, mt_now(&m), &owner)) {
+			ck_assert(mt_owner_ok(owner, i));
+			listed++;
+		}
+	}
+	ck_assert_uint_le(listed, fdb_count(m.f));
+	st = fdb_stats(m.f);
+	/* An aged entry learned again in place counts as learned, not
+	 * expired: at least as many learned as expired and left. */
+	ck_assert_uint_ge(st.learned - st.expired, fdb_count(m.f));
+	ck_assert_uint_gt(st.full, 0);
+	fdb_destroy(m.f);
+}
+END_TEST
+
 static Suite *
 fdb_suite(void)
 {
@@ -557,6 +717,7 @@ fdb_suite(void)
 	tcase_add_test(tc, test_churn_expire);
 	tcase_add_test(tc, test_foreach);
 	tcase_add_test(tc, test_keyed_hash);
+	tcase_add_test(tc, test_threads);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
