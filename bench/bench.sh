@@ -12,6 +12,8 @@
 #   Gbit/s min max  single-stream TCP (iperf3): median, min, max of RUNS
 #                   runs of SECONDS_PER_RUN s each
 #   x kvxlan        the median's ratio to the kernel vxlan row's
+#   P4 Gbit/s       the same with 4 parallel TCP streams (iperf3 -P 4):
+#                   median of RUNS runs
 #   kpps64          UDP flood of 18-byte payloads (60-byte frames, 64 with
 #                   FCS; iperf3 -u -l 18 -b 0 -w PPS_WINDOW, 4M by
 #                   default), thousands of packets a second the receiver
@@ -36,7 +38,7 @@
 # pages, its capacity is what costs and learning adds nothing).
 # CASES lists ovtund's variants: ENCAP or ENCAP/CIPHER (encrypted, ESP as
 # IP protocol 50) or ENCAP/CIPHER/udp (ESP in UDP 4500), any followed by
-# :nooffload for offload = no.
+# :nooffload for offload = no or :wN for workers = N (default auto).
 # TINC_CIPHERS lists tinc's ("none" or a cipher), OPENVPN_CIPHERS
 # OpenVPN's: "none" (no crypto at all) and/or "aes-256-gcm" (TLS p2p mode
 # with negotiated data channel cipher); an empty list skips the peer.
@@ -53,7 +55,7 @@ PPS_SECS=${PPS_SECONDS:-$SECS}
 # (~280 small datagrams) the receiving iperf3 drops whenever it is not
 # scheduled, and the figure measures that rather than the path.
 PPS_WINDOW=${PPS_WINDOW:-4M}
-CASES=${CASES-vxlan vxlan:nooffload geneve gretap vxlan/chacha20-poly1305 vxlan/chacha20-poly1305/udp vxlan/aes256-gcm/udp}
+CASES=${CASES-vxlan vxlan:w1 vxlan:nooffload geneve gretap vxlan/chacha20-poly1305 vxlan/chacha20-poly1305/udp vxlan/chacha20-poly1305/udp:w1 vxlan/aes256-gcm/udp}
 TINC_CIPHERS=${TINC_CIPHERS-none aes-256-cbc}
 OPENVPN_CIPHERS=${OPENVPN_CIPHERS-none aes-256-gcm}
 MEMORY=${MEMORY:-yes}
@@ -93,11 +95,11 @@ except Exception:
 	done
 }
 
-# iperf_tcp FROM TO ADDR: "MEDIAN MIN MAX BYTES" of RUNS single-stream TCP
-# runs, each SECS long: Gbit/s, and the bytes received over all runs.
+# iperf_tcp FROM TO ADDR [IPERF3_ARG...]: "MEDIAN MIN MAX BYTES" of RUNS
+# TCP runs, each SECS long: Gbit/s, and the bytes received over all runs.
 iperf_tcp() {
 	iperf_runs "$1" "$2" "$3" "$SECS" \
-		'"%f %d" % (s["bits_per_second"] / 1e9, s["bytes"])'
+		'"%f %d" % (s["bits_per_second"] / 1e9, s["bytes"])' "${@:4}"
 	$PY -c '
 import statistics,sys
 v = [l.split() for l in open(sys.argv[1]) if l.strip()]
@@ -142,7 +144,7 @@ tap_rx_bytes() {
 # iperf3's bytes received.
 measure() {
 	local name=$1 from=$2 to=$3 addr=$4 pid=${5:-} role=${6:-}
-	local rss=- cpu=- t0=- t1=- b0=- b1=- tcp med min max bytes rtt kpps
+	local rss=- cpu=- t0=- t1=- b0=- b1=- tcp med min max bytes rtt kpps p4
 	if [ -n "$pid" ]; then
 		rss=$(rss_kb "$pid")
 		t0=$(cpu_ticks "$pid")
@@ -162,9 +164,10 @@ try:
 except ValueError:
     print("-")' "$t0" "$t1" "$b0" "$b1" "$bytes" "$(getconf CLK_TCK)")
 	fi
+	p4=$(iperf_tcp "$from" "$to" "$addr" -P 4 | awk '{ print $1 }')
 	rtt=$(rtt_ms "$from" "$addr")
 	kpps=$(iperf_pps "$from" "$to" "$addr")
-	echo "$name|$med $min $max $kpps $rtt $cpu $rss" >>"$WORKDIR/rows"
+	echo "$name|$med $min $max $p4 $kpps $rtt $cpu $rss" >>"$WORKDIR/rows"
 }
 
 # --- cases: each runs in a subshell with namespaces of its own -----------
@@ -205,7 +208,7 @@ run_case() {
 		log "$name failed (exit $rc)"
 	fi
 	[ "$name" = memory ] || [ "$(wc -l <"$WORKDIR/rows")" != "$n" ] ||
-		echo "$name|- - - - - - -" >>"$WORKDIR/rows"
+		echo "$name|- - - - - - - -" >>"$WORKDIR/rows"
 }
 
 case_veth() {
@@ -251,7 +254,11 @@ case_ovtund() {
 	*/udp) cipher=${cipher%/udp} transport=udp ;;
 	esac
 	OVTUND_OFFLOAD=""
-	[ "$variant" = "$case" ] || OVTUND_OFFLOAD=no
+	OVTUND_WORKERS=""
+	case ${case#"$variant"} in
+	:nooffload) OVTUND_OFFLOAD=no ;;
+	:w*) OVTUND_WORKERS=${case##*:w} ;;
+	esac
 	start_ovtund b1 "$(bench_conf b1 left 10.0.0.1/24 "$encap" 123 192.0.2.1 box-2 192.0.2.2)"
 	start_ovtund b2 "$(bench_conf b2 right 10.0.0.2/24 "$encap" 123 192.0.2.2 box-1 192.0.2.1)"
 	ping_ok left 10.0.0.2 1
@@ -486,7 +493,7 @@ fi
 
 kvx=$(awk -F'|' '$1 == "kernel vxlan" { print $2 }' "$WORKDIR/rows")
 kvx_gbps=$(echo "$kvx" | awk '{ print $1 }')
-kvx_kpps=$(echo "$kvx" | awk '{ print $4 }')
+kvx_kpps=$(echo "$kvx" | awk '{ print $5 }')
 # ratio A B: A / B to two places, or '-'.
 ratio() {
 	$PY -c '
@@ -499,15 +506,15 @@ except ValueError:
 }
 echo
 echo "ovtund benchmark, $(date -u +%Y-%m-%d), $(nproc) CPUs, kernel $(uname -r), $RUNS x ${SECS}s iperf3 single TCP stream, $RUNS x ${PPS_SECS}s UDP 64-byte frames"
-fmt='%-34s %7s %6s %6s %8s %7s %9s %7s %8s %8s\n'
+fmt='%-38s %7s %6s %6s %8s %9s %7s %9s %7s %8s %8s\n'
 # shellcheck disable=SC2059
-printf "$fmt" path "Gbit/s" min max "x kvxlan" kpps64 "pps x kvx" "rtt ms" "cpu s/GB" "rss KiB"
+printf "$fmt" path "Gbit/s" min max "x kvxlan" "P4 Gbit/s" kpps64 "pps x kvx" "rtt ms" "cpu s/GB" "rss KiB"
 while IFS='|' read -r name vals; do
 	[ "$name" != memory ] || continue
-	read -r med min max kpps rtt cpu rss <<<"$vals"
+	read -r med min max p4 kpps rtt cpu rss <<<"$vals"
 	# shellcheck disable=SC2059
 	printf "$fmt" "$name" "$med" "$min" "$max" "$(ratio "$med" "$kvx_gbps")" \
-		"$kpps" "$(ratio "$kpps" "$kvx_kpps")" "$rtt" "$cpu" "$rss"
+		"$p4" "$kpps" "$(ratio "$kpps" "$kvx_kpps")" "$rtt" "$cpu" "$rss"
 done <"$WORKDIR/rows"
 if [ "$MEMORY" = yes ]; then
 	echo
