@@ -108,7 +108,9 @@ emit_fdb_entry(const struct fdb_entry *ent, void *arg)
 	emit_str(w->e, "peer", ent->owner ? ent->owner->cfg.name : "local");
 	emit_str(w->e, "remote", ent->owner ? addr_format(
 	    &ent->owner->cfg.remote, abuf, sizeof(abuf)) : "-");
-	emit_u64(w->e, "age_s", (w->now - ent->last_seen_ms) / 1000);
+	/* A worker may refresh an entry after w->now was read. */
+	emit_u64(w->e, "age_s", ent->last_seen_ms < w->now ?
+	    (w->now - ent->last_seen_ms) / 1000 : 0);
 	emit_object_end(w->e);
 }
 

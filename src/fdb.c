@@ -3,13 +3,16 @@
  * under churn. The table is sized once (load <= 1/2) and never grows: the
  * source MACs come from the wire, so memory must not follow them.
  *
- * Threads (fdb.h): lookups are lock-free under a sequence lock, retried
- * when a writer ran meanwhile; writers (a new MAC, a move, aging, reload)
- * take the mutex and make the sequence odd while they change slots. Every
- * slot field is read and written with relaxed atomics, so a reader racing
- * a writer sees old or new values, never torn ones, and only acts on what
- * an unchanged sequence confirms. */
+ * Readers take no lock: every field they see change is one word, loaded
+ * atomically, and a sequence count, odd while a writer is at work, tells
+ * them to look again. Writers hold the lock. The one exception is the
+ * refresh of a known entry's timestamp, done by workers without the lock
+ * and out of the sequence. It claims the slot with a bit in its key: a
+ * refresh must never land on a slot that has changed hands since its
+ * probe, so a writer moving, replacing or removing an entry claims the
+ * slot first. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,207 +21,282 @@
 #include "fdb.h"
 
 #define FDB_MAX_ENTRIES	(1U << 24)
-/* A lookup that keeps meeting writers takes the mutex instead. */
-#define FDB_READ_TRIES	8
-/* key: the MAC in the low 48 bits, and this bit, so that 0 is free. */
-#define KEY_USED	(UINT64_C(1) << 48)
+/* A reader racing writers that long queues on the lock instead. */
+#define FDB_READ_TRIES	64
+#define FDB_NO_SLOT	SIZE_MAX
+
+/* The sequence orders everything else, so single fields need no more. */
+#define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define ADD(p, n)	__atomic_fetch_add((p), (n), __ATOMIC_RELAXED)
+
+/* Held by a refresher, or by a writer shutting refreshers out. */
+#define FDB_CLAIMED	(1ULL << 63)
 
 struct fdb_slot {
+	/* The MAC's 48 bits, compared in one load, and FDB_CLAIMED. An
+	 * all-zero MAC is never learned, so key 0 marks a free slot. */
 	uint64_t		 key;
 	const struct peer	*owner;
 	uint64_t		 last_seen_ms;
 };
 
 struct fdb {
-	size_t			 mask;		/* slots - 1 */
-	size_t			 count;		/* atomic */
+	/* What every probe reads; written only under the lock. */
+	uint32_t		 seq;		/* odd while a writer works */
 	uint32_t		 max_entries;
-	uint64_t		 aging_ms;	/* atomic */
-	uint64_t		 seq;		/* odd while a writer works */
-	pthread_mutex_t		 lock;		/* writers */
-	struct fdb_stats	 stats;		/* atomic */
+	size_t			 mask;		/* slots - 1 */
+	size_t			 count;
+	uint64_t		 aging_ms;
+	struct fdb_slot		*slots;
 	/* Keyed so hostile source MACs cannot aim at one probe chain. */
 	uint8_t			 key[crypto_shorthash_KEYBYTES];
-	struct fdb_slot		 slots[];
+	/* A line apart: workers queueing on the lock, or counting MACs a
+	 * full table turns away, do not take the above from the readers. */
+	pthread_mutex_t		 lock __attribute__((aligned(64)));
+	struct fdb_stats	 stats;
 };
 
-#define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
-#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
-#define COUNT(p, n)	__atomic_fetch_add((p), (n), __ATOMIC_RELAXED)
+/* What one pass over a key's probe chain saw. */
+struct fdb_probe {
+	size_t			 slot;	/* the key's, else the free one after */
+	size_t			 stale;	/* an aged entry on the way, or none */
+	size_t			 count;
+	bool			 found;
+	bool			 aged;	/* found, but aged out */
+	const struct peer	*owner;
+	uint64_t		 last_seen_ms;
+};
 
 static uint64_t
 mac_key(const uint8_t mac[6])
 {
-	uint64_t k = KEY_USED;
-
-	for (int i = 0; i < 6; i++)
-		k |= (uint64_t)mac[i] << (8 * (5 - i));
-	return k;
+	return (uint64_t)mac[0] << 40 | (uint64_t)mac[1] << 32 |
+	    (uint64_t)mac[2] << 24 | (uint64_t)mac[3] << 16 |
+	    (uint64_t)mac[4] << 8 | mac[5];
 }
 
 static void
-key_mac(uint64_t k, uint8_t mac[6])
+key_mac(uint64_t key, uint8_t mac[6])
 {
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)(k >> (8 * (5 - i)));
+	int i;
+
+	for (i = 5; i >= 0; i--, key >>= 8)
+		mac[i] = (uint8_t)key;
 }
 
 static size_t
-fdb_home(const struct fdb *f, uint64_t key)
+fdb_home(const struct fdb *f, const uint8_t mac[6])
 {
-	uint8_t mac[6], out[crypto_shorthash_BYTES];
+	uint8_t out[crypto_shorthash_BYTES];
 	uint64_t h;
 
-	key_mac(key, mac);
-	crypto_shorthash(out, mac, sizeof(mac), f->key);
+	crypto_shorthash(out, mac, 6, f->key);
 	memcpy(&h, out, sizeof(h));
 	return (size_t)h & f->mask;
 }
 
+static uint64_t
+slot_key(const struct fdb *f, size_t i)
+{
+	return LOAD(&f->slots[i].key) & ~FDB_CLAIMED;
+}
+
 /* A clock that steps back must not age everything out at once. */
 static bool
-aged(const struct fdb *f, uint64_t last_seen, uint64_t now_ms)
+fdb_aged(uint64_t aging_ms, uint64_t last_seen_ms, uint64_t now_ms)
 {
-	return now_ms > last_seen && now_ms - last_seen >= LOAD(&f->aging_ms);
+	return now_ms > last_seen_ms && now_ms - last_seen_ms >= aging_ms;
+}
+
+/* Readers hold the table const; the lock is what they may still take. */
+static void
+fdb_lock(const struct fdb *f)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&f->lock);
 }
 
 static void
-write_begin(struct fdb *f)
+fdb_unlock(const struct fdb *f)
 {
-	pthread_mutex_lock(&f->lock);
-	STORE(&f->seq, f->seq + 1);
+	pthread_mutex_unlock((pthread_mutex_t *)&f->lock);
+}
+
+/* One pass as a seqlock reader: false when a writer got in the way. A
+ * chain never spans the table, but a pass torn by a writer might see
+ * one that does, hence the bound. */
+static bool
+fdb_probe_once(const struct fdb *f, uint64_t key, size_t home,
+    uint64_t now_ms, struct fdb_probe *p)
+{
+	const struct fdb_slot *s;
+	uint64_t aging, k, last;
+	uint32_t seq;
+	size_t i, n;
+
+	if ((seq = __atomic_load_n(&f->seq, __ATOMIC_ACQUIRE)) & 1)
+		return false;
+	aging = LOAD(&f->aging_ms);
+	p->count = LOAD(&f->count);
+	p->stale = FDB_NO_SLOT;
+	p->found = false;
+	for (i = home, n = 0; n <= f->mask; i = (i + 1) & f->mask, n++) {
+		s = &f->slots[i];
+		if ((k = slot_key(f, i)) == 0)
+			break;
+		last = LOAD(&s->last_seen_ms);
+		if (k == key) {
+			p->found = true;
+			p->aged = fdb_aged(aging, last, now_ms);
+			p->owner = LOAD(&s->owner);
+			p->last_seen_ms = last;
+			break;
+		}
+		if (p->stale == FDB_NO_SLOT && fdb_aged(aging, last, now_ms))
+			p->stale = i;
+	}
+	p->slot = i;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&f->seq, __ATOMIC_RELAXED) == seq;
+}
+
+static void
+fdb_probe(const struct fdb *f, uint64_t key, size_t home, uint64_t now_ms,
+    struct fdb_probe *p)
+{
+	int tries;
+
+	/* The last pass is under the lock, where no writer gets in the way. */
+	for (tries = 0; !fdb_probe_once(f, key, home, now_ms, p); tries++)
+		if (tries == FDB_READ_TRIES)
+			fdb_lock(f);
+	if (tries > FDB_READ_TRIES)
+		fdb_unlock(f);
+}
+
+/* Writers, under the lock, bracket every change readers could see. */
+static void
+fdb_write_begin(struct fdb *f)
+{
+	STORE(&f->seq, LOAD(&f->seq) + 1);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
 static void
-write_end(struct fdb *f)
+fdb_write_end(struct fdb *f)
 {
-	__atomic_store_n(&f->seq, f->seq + 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&f->lock);
+	__atomic_store_n(&f->seq, LOAD(&f->seq) + 1, __ATOMIC_RELEASE);
 }
 
-/* What a probe for key found: the slot, or none; and an aged slot on the
- * chain (where a new key may go when the table is full). */
-struct probe {
-	bool			 found;
-	size_t			 at;
-	const struct peer	*owner;
-	uint64_t		 last_seen;
-	bool			 stale;
-	size_t			 stale_at;
-};
-
-/* Walks key's chain, at most the whole table: a reader racing a writer
- * may see no free slot on its way. */
-static void
-probe(const struct fdb *f, uint64_t key, size_t home, uint64_t now,
-    struct probe *p)
+/* Fails while someone else holds the slot, or once it holds another key. */
+static bool
+fdb_try_claim(struct fdb *f, size_t i, uint64_t key)
 {
-	size_t i = home;
-
-	memset(p, 0, sizeof(*p));
-	for (size_t n = 0; n <= f->mask; n++, i = (i + 1) & f->mask) {
-		const struct fdb_slot *s = &f->slots[i];
-		uint64_t k = LOAD(&s->key);
-
-		if (k == 0) {
-			p->at = i;
-			return;
-		}
-		if (k == key) {
-			p->found = true;
-			p->at = i;
-			p->owner = LOAD(&s->owner);
-			p->last_seen = LOAD(&s->last_seen_ms);
-			return;
-		}
-		if (!p->stale && aged(f, LOAD(&s->last_seen_ms), now)) {
-			p->stale = true;
-			p->stale_at = i;
-		}
-	}
+	return __atomic_compare_exchange_n(&f->slots[i].key, &key,
+	    key | FDB_CLAIMED, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-/* A probe no writer interfered with: lock-free, unless writers keep
- * coming, then under the mutex. */
+/* Writers only: a refresher holds a claim for a few instructions. */
 static void
-probe_read(struct fdb *f, uint64_t key, size_t home, uint64_t now,
-    struct probe *p)
+fdb_claim(struct fdb *f, size_t i, uint64_t key)
 {
-	for (int tries = 0; tries < FDB_READ_TRIES; tries++) {
-		uint64_t s1 = __atomic_load_n(&f->seq, __ATOMIC_ACQUIRE);
+	while (!fdb_try_claim(f, i, key))
+		sched_yield();
+}
 
-		if (s1 & 1)
-			continue;
-		probe(f, key, home, now, p);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (LOAD(&f->seq) == s1)
-			return;
-	}
-	pthread_mutex_lock(&f->lock);
-	probe(f, key, home, now, p);
-	pthread_mutex_unlock(&f->lock);
+/* Also how a slot takes a new key: whoever claims it next sees the
+ * fields stored before. */
+static void
+fdb_release(struct fdb *f, size_t i, uint64_t key)
+{
+	__atomic_store_n(&f->slots[i].key, key, __ATOMIC_RELEASE);
+}
+
+/* Fills a claimed or free slot, and releases it. */
+static void
+fdb_set(struct fdb *f, size_t i, uint64_t key, const struct peer *owner,
+    uint64_t now_ms)
+{
+	STORE(&f->slots[i].owner, owner);
+	STORE(&f->slots[i].last_seen_ms, now_ms);
+	fdb_release(f, i, key);
 }
 
 static void
-slot_set(struct fdb_slot *s, uint64_t key, const struct peer *owner,
-    uint64_t last_seen)
+fdb_rewrite(struct fdb *f, size_t i, uint64_t key, const struct peer *owner,
+    uint64_t now_ms)
 {
-	STORE(&s->key, key);
-	STORE(&s->owner, owner);
-	STORE(&s->last_seen_ms, last_seen);
+	fdb_write_begin(f);
+	fdb_set(f, i, key, owner, now_ms);
+	fdb_write_end(f);
 }
 
-static void
-slot_copy(struct fdb_slot *to, const struct fdb_slot *from)
+typedef bool fdb_pred(const struct fdb *, const struct fdb_slot *,
+    const void *);
+
+/* Claims live slot i if pred holds, and still holds once no refresh can
+ * change the entry under it. */
+static bool
+fdb_claim_if(struct fdb *f, size_t i, fdb_pred *pred, const void *arg)
 {
-	slot_set(to, LOAD(&from->key), LOAD(&from->owner),
-	    LOAD(&from->last_seen_ms));
+	uint64_t key;
+
+	if ((key = slot_key(f, i)) == 0 || !pred(f, &f->slots[i], arg))
+		return false;
+	fdb_claim(f, i, key);
+	if (pred(f, &f->slots[i], arg))
+		return true;
+	fdb_release(f, i, key);
+	return false;
 }
 
-/* Backward-shift deletion, under the writer's lock: walk the cluster
- * after the hole and pull back every entry whose home does not lie
- * between the hole and itself. */
+/* Backward-shift deletion of claimed slot hole: walk the cluster after
+ * the hole and pull back every entry whose home does not lie between the
+ * hole and itself. */
 static void
 fdb_remove_at(struct fdb *f, size_t hole)
 {
+	const struct fdb_slot *s;
+	uint8_t mac[6];
+	uint64_t key;
 	size_t i, home;
-	uint64_t k;
 
-	for (i = (hole + 1) & f->mask; (k = LOAD(&f->slots[i].key)) != 0;
+	for (i = (hole + 1) & f->mask; (key = slot_key(f, i)) != 0;
 	    i = (i + 1) & f->mask) {
-		home = fdb_home(f, k);
+		key_mac(key, mac);
+		home = fdb_home(f, mac);
 		if (((i - home) & f->mask) >= ((i - hole) & f->mask)) {
-			slot_copy(&f->slots[hole], &f->slots[i]);
+			s = &f->slots[i];
+			fdb_claim(f, i, key);
+			fdb_set(f, hole, key, LOAD(&s->owner),
+			    LOAD(&s->last_seen_ms));
 			hole = i;
 		}
 	}
-	slot_set(&f->slots[hole], 0, NULL, 0);
-	STORE(&f->count, f->count - 1);
+	fdb_set(f, hole, 0, NULL, 0);
+	STORE(&f->count, LOAD(&f->count) - 1);
 }
 
 /* Starts just after a free slot: no cluster then straddles the start, and
  * a shift only moves entries not yet visited into the slot just examined,
- * which is examined again. */
+ * which is examined again. Each removal is its own write, so readers
+ * never wait for a whole sweep. */
 static size_t
-fdb_remove_if(struct fdb *f,
-    bool (*pred)(const struct fdb *, const struct fdb_slot *, const void *),
-    const void *arg)
+fdb_remove_if(struct fdb *f, fdb_pred *pred, const void *arg)
 {
 	size_t start, i, n, removed = 0;
 
-	write_begin(f);
-	for (start = 0; LOAD(&f->slots[start].key) != 0; start++)
+	for (start = 0; slot_key(f, start) != 0; start++)
 		;
 	for (n = 1; n <= f->mask; n++) {
 		i = (start + n) & f->mask;
-		while (LOAD(&f->slots[i].key) != 0 &&
-		    pred(f, &f->slots[i], arg)) {
+		while (fdb_claim_if(f, i, pred, arg)) {
+			fdb_write_begin(f);
 			fdb_remove_at(f, i);
+			fdb_write_end(f);
 			removed++;
 		}
 	}
-	write_end(f);
 	return removed;
 }
 
@@ -234,9 +312,12 @@ fdb_create(uint32_t max_entries, uint64_t aging_ms)
 		return NULL;
 	for (nslots = 1; nslots < 2 * (size_t)max_entries; nslots <<= 1)
 		;
-	if ((f = calloc(1, sizeof(*f) + nslots * sizeof(f->slots[0]))) == NULL)
+	if ((f = aligned_alloc(_Alignof(struct fdb), sizeof(*f))) == NULL)
 		return NULL;
-	if (pthread_mutex_init(&f->lock, NULL) != 0) {
+	memset(f, 0, sizeof(*f));
+	if ((f->slots = calloc(nslots, sizeof(f->slots[0]))) == NULL ||
+	    pthread_mutex_init(&f->lock, NULL) != 0) {
+		free(f->slots);
 		free(f);
 		return NULL;
 	}
@@ -253,48 +334,87 @@ fdb_destroy(struct fdb *f)
 	if (f == NULL)
 		return;
 	pthread_mutex_destroy(&f->lock);
+	free(f->slots);
 	free(f);
 }
 
-/* The slow path of fdb_learn, under the writer's lock: the probe again,
- * as the table may have changed since the lock-free one. */
+/* The one write without the lock: a known entry, same owner, not aged,
+ * gets a new timestamp. Readers see the old one or the new, both right. */
+static bool
+fdb_refresh(struct fdb *f, size_t i, uint64_t key, const struct peer *owner,
+    uint64_t now_ms)
+{
+	struct fdb_slot *s = &f->slots[i];
+	bool same;
+
+	if (!fdb_try_claim(f, i, key))
+		return false;
+	same = LOAD(&s->owner) == owner && !fdb_aged(LOAD(&f->aging_ms),
+	    LOAD(&s->last_seen_ms), now_ms);
+	if (same)
+		STORE(&s->last_seen_ms, now_ms);
+	fdb_release(f, i, key);
+	return same;
+}
+
+static enum fdb_learn_result
+fdb_update(struct fdb *f, size_t i, uint64_t key, const struct peer *owner,
+    uint64_t now_ms)
+{
+	const struct fdb_slot *s = &f->slots[i];
+	enum fdb_learn_result r;
+
+	fdb_claim(f, i, key);
+	if (fdb_aged(LOAD(&f->aging_ms), LOAD(&s->last_seen_ms), now_ms)) {
+		ADD(&f->stats.learned, 1);
+		r = FDB_LEARNED;
+	} else if (LOAD(&s->owner) == owner) {
+		r = FDB_REFRESHED;
+	} else {
+		ADD(&f->stats.moved, 1);
+		r = FDB_MOVED;
+	}
+	fdb_rewrite(f, i, key, owner, now_ms);
+	return r;
+}
+
+static bool
+pred_aged(const struct fdb *f, const struct fdb_slot *s, const void *now)
+{
+	return fdb_aged(LOAD(&f->aging_ms), LOAD(&s->last_seen_ms),
+	    *(const uint64_t *)now);
+}
+
 static enum fdb_learn_result
 fdb_learn_locked(struct fdb *f, uint64_t key, size_t home,
-    const struct peer *owner, uint64_t now)
+    const struct peer *owner, uint64_t now_ms)
 {
-	struct fdb_slot *s;
-	struct probe p;
-	enum fdb_learn_result r = FDB_LEARNED;
+	struct fdb_probe p;
 
-	probe(f, key, home, now, &p);
-	if (p.found) {
-		s = &f->slots[p.at];
-		if (aged(f, p.last_seen, now))
-			COUNT(&f->stats.learned, 1);
-		else if (p.owner == owner)
-			r = FDB_REFRESHED;
-		else {
-			COUNT(&f->stats.moved, 1);
-			r = FDB_MOVED;
-		}
-		STORE(&s->owner, owner);
-		STORE(&s->last_seen_ms, now);
-		return r;
+	/* Under the lock the probe needs no second pass. */
+	fdb_probe_once(f, key, home, now_ms, &p);
+	if (p.found)
+		return fdb_update(f, p.slot, key, owner, now_ms);
+	if (p.count < f->max_entries) {
+		fdb_write_begin(f);
+		fdb_set(f, p.slot, key, owner, now_ms);
+		STORE(&f->count, p.count + 1);
+		fdb_write_end(f);
+		ADD(&f->stats.learned, 1);
+		return FDB_LEARNED;
 	}
-	/* p.at is the free slot ending the chain. When full, an aged entry
-	 * on the chain can give up its slot: the new MAC then sits before
-	 * that free slot, where its own probe finds it. */
-	if (f->count == f->max_entries) {
-		if (!p.stale) {
-			COUNT(&f->stats.full, 1);
-			return FDB_FULL;
-		}
-		COUNT(&f->stats.expired, 1);
-		p.at = p.stale_at;
-	} else
-		STORE(&f->count, f->count + 1);
-	slot_set(&f->slots[p.at], key, owner, now);
-	COUNT(&f->stats.learned, 1);
+	if (p.stale == FDB_NO_SLOT) {
+		ADD(&f->stats.full, 1);
+		return FDB_FULL;
+	}
+	/* Full: the aged entry gives up its slot, and the new MAC sits before
+	 * the free slot, where its own probe finds it. Unless a refresh just
+	 * brought it back: then look again. */
+	if (!fdb_claim_if(f, p.stale, pred_aged, &now_ms))
+		return fdb_learn_locked(f, key, home, owner, now_ms);
+	fdb_rewrite(f, p.stale, key, owner, now_ms);
+	ADD(&f->stats.expired, 1);
+	ADD(&f->stats.learned, 1);
 	return FDB_LEARNED;
 }
 
@@ -302,30 +422,30 @@ enum fdb_learn_result
 fdb_learn(struct fdb *f, const uint8_t mac[6], const struct peer *owner,
     uint64_t now_ms)
 {
-	uint64_t key = mac_key(mac);
-	size_t home = fdb_home(f, key);
 	enum fdb_learn_result r;
-	struct probe p;
+	struct fdb_probe p;
+	uint64_t key;
+	size_t home;
 
 	if (!mac_is_valid_source(mac))
 		return FDB_INVALID;
-	/* Known, same owner, alive: one store, no lock. Should a writer have
-	 * moved the slot meanwhile, another entry lives a little longer. */
-	probe_read(f, key, home, now_ms, &p);
-	if (p.found && p.owner == owner && !aged(f, p.last_seen, now_ms)) {
-		if (p.last_seen != now_ms)
-			STORE(&f->slots[p.at].last_seen_ms, now_ms);
+	key = mac_key(mac);
+	home = fdb_home(f, mac);
+	fdb_probe(f, key, home, now_ms, &p);
+	/* Most frames: a known MAC, same owner, often the same millisecond,
+	 * which leaves the cache line clean. */
+	if (p.found && !p.aged && p.owner == owner &&
+	    (p.last_seen_ms == now_ms ||
+	    fdb_refresh(f, p.slot, key, owner, now_ms)))
 		return FDB_REFRESHED;
-	}
-	/* A flood of new MACs into a full table must not queue the workers
-	 * on the mutex: nothing on the chain may give way. */
-	if (!p.found && !p.stale && LOAD(&f->count) == f->max_entries) {
-		COUNT(&f->stats.full, 1);
+	/* A flood of new MACs into a full table must not queue on the lock. */
+	if (!p.found && p.count == f->max_entries && p.stale == FDB_NO_SLOT) {
+		ADD(&f->stats.full, 1);
 		return FDB_FULL;
 	}
-	write_begin(f);
+	fdb_lock(f);
 	r = fdb_learn_locked(f, key, home, owner, now_ms);
-	write_end(f);
+	fdb_unlock(f);
 	return r;
 }
 
@@ -334,20 +454,13 @@ fdb_lookup(const struct fdb *f, const uint8_t mac[6], uint64_t now_ms,
     const struct peer **owner)
 {
 	uint64_t key = mac_key(mac);
-	struct probe p;
+	struct fdb_probe p;
 
-	/* The mutex of a const table is still ours to take. */
-	probe_read((struct fdb *)f, key, fdb_home(f, key), now_ms, &p);
-	if (!p.found || aged(f, p.last_seen, now_ms))
+	fdb_probe(f, key, fdb_home(f, mac), now_ms, &p);
+	if (!p.found || p.aged)
 		return false;
 	*owner = p.owner;
 	return true;
-}
-
-static bool
-pred_aged(const struct fdb *f, const struct fdb_slot *s, const void *now)
-{
-	return aged(f, LOAD(&s->last_seen_ms), *(const uint64_t *)now);
 }
 
 size_t
@@ -355,8 +468,10 @@ fdb_expire(struct fdb *f, uint64_t now_ms)
 {
 	size_t n;
 
+	fdb_lock(f);
 	n = fdb_remove_if(f, pred_aged, &now_ms);
-	COUNT(&f->stats.expired, n);
+	ADD(&f->stats.expired, n);
+	fdb_unlock(f);
 	return n;
 }
 
@@ -369,36 +484,64 @@ pred_owner(const struct fdb *f, const struct fdb_slot *s, const void *owner)
 size_t
 fdb_flush_owner(struct fdb *f, const struct peer *owner)
 {
-	return fdb_remove_if(f, pred_owner, owner);
+	size_t n;
+
+	fdb_lock(f);
+	n = fdb_remove_if(f, pred_owner, owner);
+	fdb_unlock(f);
+	return n;
 }
 
+struct fdb_map {
+	const struct peer	*(*fn)(const struct peer *, void *);
+	void			*arg;
+};
+
+static bool
+pred_unmapped(const struct fdb *f, const struct fdb_slot *s, const void *m)
+{
+	const struct fdb_map *map = m;
+	const struct peer *owner = LOAD(&s->owner);
+
+	return owner != NULL && map->fn(owner, map->arg) == NULL;
+}
+
+/* Removes first, then maps what is left: a pass that maps never shifts
+ * an entry into a slot it has mapped already, and no reader ever sees an
+ * owner that is neither the old peer nor the new. */
 size_t
 fdb_remap(struct fdb *f, const struct peer *(*map)(const struct peer *,
     void *), void *arg)
 {
-	/* The table's own address is never a peer's: it marks the entries
-	 * whose owner has no successor, removed in one pass afterwards. */
-	const struct peer *gone = (const struct peer *)(const void *)f;
+	const struct fdb_map m = { map, arg };
+	const struct peer *owner;
+	uint64_t key;
+	size_t i, n;
 
-	write_begin(f);
-	for (size_t i = 0; i <= f->mask; i++) {
-		struct fdb_slot *s = &f->slots[i];
-		const struct peer *was = LOAD(&s->owner), *to;
-
-		if (LOAD(&s->key) == 0 || was == NULL)
+	fdb_lock(f);
+	n = fdb_remove_if(f, pred_unmapped, &m);
+	for (i = 0; i <= f->mask; i++) {
+		if ((key = slot_key(f, i)) == 0 ||
+		    (owner = LOAD(&f->slots[i].owner)) == NULL)
 			continue;
-		to = map(was, arg);
-		STORE(&s->owner, to != NULL ? to : gone);
+		owner = map(owner, arg);
+		fdb_claim(f, i, key);
+		fdb_rewrite(f, i, key, owner, LOAD(&f->slots[i].last_seen_ms));
 	}
-	write_end(f);
-	return fdb_flush_owner(f, gone);
+	fdb_unlock(f);
+	return n;
 }
 
+/* One word, read once per probe: no sequence needed. The lock keeps it
+ * steady through any one writer's work. */
 void
 fdb_set_aging(struct fdb *f, uint64_t aging_ms)
 {
-	if (aging_ms > 0)
-		STORE(&f->aging_ms, aging_ms);
+	if (aging_ms == 0)
+		return;
+	fdb_lock(f);
+	STORE(&f->aging_ms, aging_ms);
+	fdb_unlock(f);
 }
 
 size_t
@@ -436,26 +579,23 @@ void
 fdb_foreach(const struct fdb *f, uint64_t now_ms,
     void (*fn)(const struct fdb_entry *, void *), void *arg)
 {
-	struct fdb *w = (struct fdb *)f;
+	struct fdb_entry ent;
+	uint64_t key, aging;
+	size_t i;
 
-	/* Under the mutex: a consistent listing, and no slot moves under
-	 * the walk. */
-	pthread_mutex_lock(&w->lock);
-	for (size_t i = 0; i <= f->mask; i++) {
-		const struct fdb_slot *s = &f->slots[i];
-		struct fdb_entry e;
-		uint64_t k = LOAD(&s->key);
-
-		if (k == 0)
+	fdb_lock(f);
+	aging = LOAD(&f->aging_ms);
+	for (i = 0; i <= f->mask; i++) {
+		if ((key = slot_key(f, i)) == 0)
 			continue;
-		e.owner = LOAD(&s->owner);
-		e.last_seen_ms = LOAD(&s->last_seen_ms);
-		if (aged(f, e.last_seen_ms, now_ms))
+		ent.last_seen_ms = LOAD(&f->slots[i].last_seen_ms);
+		if (fdb_aged(aging, ent.last_seen_ms, now_ms))
 			continue;
-		key_mac(k, e.mac);
-		fn(&e, arg);
+		key_mac(key, ent.mac);
+		ent.owner = LOAD(&f->slots[i].owner);
+		fn(&ent, arg);
 	}
-	pthread_mutex_unlock(&w->lock);
+	fdb_unlock(f);
 }
 
 bool

@@ -1,15 +1,7 @@
 /* The MAC table: which peer each learned MAC lives behind, or the local TAP.
  * Bounded in size, entries age out, and a MAC seen behind a new owner moves
  * there, as in a Linux bridge. Time is passed in by the caller, so tests
- * drive aging with their own clock.
- *
- * Threads: every function may be called from any thread at once. The
- * workers' calls on every frame take no lock: fdb_lookup, and fdb_learn
- * of a known MAC with the same owner (a refresh), or of a new one when
- * the table is full. Learning a new MAC, a move, fdb_expire, fdb_remap,
- * fdb_flush_owner and fdb_foreach take the table's mutex; lookups running
- * meanwhile retry, lock-free, and take the mutex only after a few
- * retries. */
+ * drive aging with their own clock. */
 #ifndef OVT_FDB_H
 #define OVT_FDB_H
 
@@ -19,7 +11,8 @@
 
 struct peer;
 
-/* owner == NULL means "behind the local TAP". */
+/* What fdb_foreach shows of an entry: a copy, valid during the call.
+ * owner == NULL means "behind the local TAP". */
 struct fdb_entry {
 	uint8_t			 mac[6];
 	const struct peer	*owner;
@@ -41,6 +34,23 @@ struct fdb_stats {
 	uint64_t	expired;
 };
 
+/* Threads: workers call fdb_lookup and fdb_learn concurrently, the main
+ * thread any function; none needs a lock around it.
+ * - fdb_lookup, and fdb_learn's search, take no lock: they read under a
+ *   sequence count and search again when a writer got in the way (one
+ *   that keeps losing that race waits on the lock, once).
+ * - fdb_learn of a known MAC, same owner, not aged, takes no lock either:
+ *   most frames are that, from every worker. It writes only when the
+ *   millisecond changes, so a burst leaves the shared cache line clean,
+ *   and then claims just that slot (a compare-and-swap), so the write
+ *   cannot land on an entry a writer is moving.
+ *   Nor does a new MAC that a full table turns away with nothing aged on
+ *   its chain: a flood of those must not queue the workers on the lock.
+ * - Every other change takes the table's lock: a new MAC, a move, an
+ *   aged entry relearned, fdb_expire, fdb_flush_owner, fdb_remap,
+ *   fdb_set_aging. So does fdb_foreach, for a consistent listing; its fn
+ *   must not call back into the table.
+ * - fdb_count, fdb_stats, fdb_capacity, fdb_aging_ms just read. */
 struct fdb;
 
 /* max_entries >= 1; aging_ms > 0. NULL on allocation failure. */
@@ -57,14 +67,15 @@ size_t		 fdb_expire(struct fdb *, uint64_t now_ms);
 /* Forgets every entry behind owner (a peer removed by a reload). */
 size_t		 fdb_flush_owner(struct fdb *, const struct peer *owner);
 /* After a reload: every peer-owned entry moves to map(owner), or goes
- * when map returns NULL. Returns how many went. */
+ * when map returns NULL. Returns how many went. map may be called more
+ * than once for an owner, under the table's lock: it must only look up. */
 size_t		 fdb_remap(struct fdb *, const struct peer *(*map)(
 		     const struct peer *, void *), void *arg);
 void		 fdb_set_aging(struct fdb *, uint64_t aging_ms);
 size_t		 fdb_count(const struct fdb *);
 size_t		 fdb_capacity(const struct fdb *);	/* max_entries */
 uint64_t	 fdb_aging_ms(const struct fdb *);
-/* A snapshot of the totals. */
+/* A snapshot: each counter read atomically, not all at one instant. */
 struct fdb_stats fdb_stats(const struct fdb *);
 /* Calls fn for every live entry, in no particular order. */
 void		 fdb_foreach(const struct fdb *, uint64_t now_ms,

@@ -132,7 +132,7 @@ walk_fn(const struct fdb_entry *fe, void *arg)
 static void
 check_agree(const struct fdb *f, const struct model *m, uint64_t now)
 {
-	const struct fdb_stats snap = fdb_stats(f), *st = &snap;
+	const struct fdb_stats st = fdb_stats(f);
 	const struct peer *owner;
 	struct walk w;
 	size_t live = 0;
@@ -140,10 +140,10 @@ check_agree(const struct fdb *f, const struct model *m, uint64_t now)
 	FUZZ_CHECK(fdb_count(f) == m->n);
 	FUZZ_CHECK(fdb_capacity(f) == m->max);
 	FUZZ_CHECK(fdb_aging_ms(f) == m->aging);
-	FUZZ_CHECK(st->learned == m->st.learned);
-	FUZZ_CHECK(st->moved == m->st.moved);
-	FUZZ_CHECK(st->full == m->st.full);
-	FUZZ_CHECK(st->expired == m->st.expired);
+	FUZZ_CHECK(st.learned == m->st.learned);
+	FUZZ_CHECK(st.moved == m->st.moved);
+	FUZZ_CHECK(st.full == m->st.full);
+	FUZZ_CHECK(st.expired == m->st.expired);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct ment *e = &m->e[i];
 		bool found = fdb_lookup(f, e->mac, now, &owner);

@@ -54,7 +54,8 @@ libs() {
 	case $1 in
 	config)	pkgflags libconfuse libsodium ;;
 	ctl)	pkgflags libevent ;;
-	fdb|esp|handshake)	pkgflags libsodium ;;
+	fdb|esp)	printf -- '-pthread '; pkgflags libsodium ;;
+	handshake)	pkgflags libsodium ;;
 	esac
 }
 

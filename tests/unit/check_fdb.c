@@ -63,6 +63,7 @@ END_TEST
 START_TEST(test_learn_lookup)
 {
 	struct fdb *f = fdb_create(16, AGING);
+
 	ck_assert_ptr_eq(owner_of(f, mac1, 0), MISSING);
 	ck_assert_int_eq(fdb_learn(f, mac1, PEER_A, 1000), FDB_LEARNED);
 	ck_assert_int_eq(fdb_learn(f, mac2, PEER_B, 1000), FDB_LEARNED);
@@ -532,163 +533,223 @@ START_TEST(test_keyed_hash)
 }
 END_TEST
 
-
-/* Workers learn and look up at once while another thread ages entries
- * out: a lookup must never hand out an owner that MAC never had, and the
- * table must stay within its limit and consistent. Owners encode their
- * MAC's index, so every answer can be checked. */
-#define MT_MACS		512
-#define MT_CAPACITY	256	/* fewer than the MACs: full, evictions;
-				 * and half the slots used: long chains */
-#define MT_ROUNDS	2000
+/* Workers learning and looking up, a mover, and a sweeper that expires,
+ * flushes, remaps and lists, all at once on a small table that keeps
+ * filling, aging and shifting. Every owner names the MAC it was given
+ * for, so a lookup that mixes up two entries shows. */
+#define MT_MACS		256	/* more than the table holds */
+#define MT_CAP		48
+#define MT_AGING	2	/* ticks of the sweeper's clock */
+#define MT_WORKERS	3	/* the last one moves MACs away */
+#define MT_ITERS	300000
 
 struct mt {
 	struct fdb	*f;
-	uint64_t	 clock;		/* atomic, ms */
-	unsigned	 done;		/* atomic: learners finished */
-	unsigned	 bad;		/* atomic: wrong answers */
-	unsigned	 found;		/* atomic: lookups that hit */
+	uint64_t	 clock;
+	int		 done;		/* workers finished */
 };
 
+struct mt_thread {
+	struct mt	*mt;
+	pthread_t	 tid;
+	int		 id;
+	uint64_t	 rng;
+	uint64_t	 results[FDB_INVALID + 1];
+	uint64_t	 removed;	/* sweeper: by fdb_expire */
+	uint64_t	 dropped;	/* sweeper: by flush and remap */
+	uint64_t	 bad;
+};
+
+/* 8 owners per MAC, to move between. */
 static const struct peer *
-mt_owner(unsigned mac, unsigned which)
+mt_owner(uint64_t n, unsigned v)
 {
-	return (const struct peer *)(uintptr_t)(0x10000 + mac * 4 + which);
+	return (const struct peer *)(uintptr_t)(0x10000 + n * 8 + (v & 7));
 }
 
 static bool
-mt_owner_ok(const struct peer *owner, unsigned mac)
+mt_owner_of(const struct peer *o, uint64_t n)
 {
-	uintptr_t v = (uintptr_t)owner;
+	uintptr_t p = (uintptr_t)o;
 
-	return owner == NULL ? mac % 2 == 0 :
-	    v >= 0x10000 && (v - 0x10000) / 4 == mac;
+	return p >= 0x10000 && (p - 0x10000) / 8 == n;
 }
 
 static uint64_t
-mt_now(struct mt *m)
+mt_rand(struct mt_thread *t)
 {
-	return __atomic_load_n(&m->clock, __ATOMIC_RELAXED);
+	t->rng ^= t->rng << 13;
+	t->rng ^= t->rng >> 7;
+	t->rng ^= t->rng << 17;
+	return t->rng;
 }
 
-/* Learns every MAC in turn, with one of two owners (or, for even MACs,
- * now and then the local TAP), and checks a lookup of another. */
-static void *
-mt_learner(void *arg)
+/* mac_n scrambles: recover n by search. */
+static uint64_t
+mt_index(const uint8_t mac[6])
 {
-	struct mt *m = arg;
+	uint8_t m[6];
+	uint64_t n;
+
+	for (n = 0; n < MT_MACS; n++) {
+		mac_n(m, n);
+		if (memcmp(m, mac, 6) == 0)
+			break;
+	}
+	return n;
+}
+
+static void *
+mt_worker(void *arg)
+{
+	struct mt_thread *t = arg;
+	const struct peer *owner;
 	uint8_t mac[6];
-	unsigned seed = (unsigned)(uintptr_t)pthread_self();
+	uint64_t n, now, r;
+	unsigned v;
+	int i;
 
-	for (unsigned r = 0; r < MT_ROUNDS; r++) {
-		for (unsigned i = 0; i < MT_MACS; i++) {
-			const struct peer *owner;
-			unsigned j = (i * 7 + r) % MT_MACS;
-
-			mac_n(mac, i);
-			owner = i % 2 == 0 && rand_r(&seed) % 8 == 0 ? NULL :
-			    mt_owner(i, rand_r(&seed) % 2);
-			fdb_learn(m->f, mac, owner, mt_now(m));
-			mac_n(mac, j);
-			if (!fdb_lookup(m->f, mac, mt_now(m), &owner))
-				continue;
-			__atomic_fetch_add(&m->found, 1, __ATOMIC_RELAXED);
-			if (!mt_owner_ok(owner, j))
-				__atomic_fetch_add(&m->bad, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < MT_ITERS; i++) {
+		r = mt_rand(t);
+		n = r % MT_MACS;
+		mac_n(mac, n);
+		/* Threads' clocks differ a little, as CPUs' do. */
+		now = __atomic_load_n(&t->mt->clock, __ATOMIC_RELAXED) +
+		    (r >> 8 & 1);
+		if (r >> 9 & 1) {
+			v = t->id < MT_WORKERS - 1 ? (unsigned)t->id :
+			    2 + (r >> 10 & 1);
+			t->results[fdb_learn(t->mt->f, mac, mt_owner(n, v),
+			    now)]++;
+		} else if (fdb_lookup(t->mt->f, mac, now, &owner) &&
+		    !mt_owner_of(owner, n)) {
+			t->bad++;
 		}
 	}
-	__atomic_fetch_add(&m->done, 1, __ATOMIC_RELAXED);
-	return NULL;
-}
-
-/* Looks up every MAC, over and over, until the learners are done. */
-static void *
-mt_reader(void *arg)
-{
-	struct mt *m = arg;
-	uint8_t mac[6];
-
-	while (__atomic_load_n(&m->done, __ATOMIC_RELAXED) < 2) {
-		for (unsigned i = 0; i < MT_MACS; i++) {
-			const struct peer *owner;
-
-			mac_n(mac, i);
-			if (fdb_lookup(m->f, mac, mt_now(m), &owner) &&
-			    !mt_owner_ok(owner, i))
-				__atomic_fetch_add(&m->bad, 1,
-				    __ATOMIC_RELAXED);
-		}
-	}
-	return NULL;
-}
-
-/* Moves the clock on, ages entries out and drops the local ones (both
- * shift entries back along their chains) until the learners are done. */
-static void *
-mt_ager(void *arg)
-{
-	struct mt *m = arg;
-
-	while (__atomic_load_n(&m->done, __ATOMIC_RELAXED) < 2) {
-		__atomic_fetch_add(&m->clock, 7, __ATOMIC_RELAXED);
-		fdb_expire(m->f, mt_now(m));
-		fdb_flush_owner(m->f, NULL);
-	}
+	__atomic_fetch_add(&t->mt->done, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
 static void
 mt_check_entry(const struct fdb_entry *e, void *arg)
 {
-	unsigned *bad = arg, found = MT_MACS;
-	uint8_t mac[6];
+	struct mt_thread *t = arg;
 
-	for (unsigned i = 0; i < MT_MACS; i++) {
-		mac_n(mac, i);
-		if (memcmp(mac, e->mac, 6) == 0)
-			found = i;
+	if (!mt_owner_of(e->owner, mt_index(e->mac)))
+		t->bad++;
+}
+
+/* Pure, as fdb_remap wants: the next owner of the same MAC, or gone. */
+static const struct peer *
+mt_next_owner(const struct peer *o, void *arg)
+{
+	uintptr_t p = (uintptr_t)o;
+
+	return (p & 7) == 7 ? NULL : (const struct peer *)(p + 1);
+}
+
+static void *
+mt_sweeper(void *arg)
+{
+	struct mt_thread *t = arg;
+	struct mt *mt = t->mt;
+	uint64_t r, now;
+
+	while (__atomic_load_n(&mt->done, __ATOMIC_RELAXED) < MT_WORKERS) {
+		r = mt_rand(t);
+		now = __atomic_add_fetch(&mt->clock, 1, __ATOMIC_RELAXED);
+		t->removed += fdb_expire(mt->f, now);
+		if (r % 16 == 0)
+			t->dropped += fdb_flush_owner(mt->f,
+			    mt_owner((r >> 8) % MT_MACS, r >> 4 & 7));
+		if (r % 64 == 1)
+			t->dropped += fdb_remap(mt->f, mt_next_owner, NULL);
+		if (r % 32 == 2)
+			fdb_foreach(mt->f, now, mt_check_entry, t);
+		/* Read as the control socket does, while the workers count. */
+		if (fdb_count(mt->f) > MT_CAP)
+			t->bad++;
+		(void)fdb_stats(mt->f);
 	}
-	if (found == MT_MACS || !mt_owner_ok(e->owner, found))
-		(*bad)++;
+	return NULL;
+}
+
+struct mt_seen {
+	const struct peer	*owner[MT_MACS];
+	bool			 seen[MT_MACS];
+	size_t			 n;
+	int			 bad;
+};
+
+static void
+mt_final_entry(const struct fdb_entry *e, void *arg)
+{
+	struct mt_seen *s = arg;
+	uint64_t n = mt_index(e->mac);
+
+	s->n++;
+	if (n == MT_MACS || s->seen[n] || !mt_owner_of(e->owner, n)) {
+		s->bad++;
+		return;
+	}
+	s->seen[n] = true;
+	s->owner[n] = e->owner;
 }
 
 START_TEST(test_threads)
 {
-	struct mt m = { .f = fdb_create(MT_CAPACITY, 500), .clock = 1 };
-	pthread_t t[4];
-	unsigned bad = 0, listed = 0;
+	struct mt mt = { fdb_create(MT_CAP, MT_AGING), 1, 0 };
+	struct mt_thread t[MT_WORKERS + 1];
+	struct mt_seen seen = { .n = 0 };
+	const struct peer *owner;
 	struct fdb_stats st;
+	uint64_t sum[FDB_INVALID + 1] = { 0 };
+	uint8_t mac[6];
+	int i, k;
 
-	ck_assert_ptr_nonnull(m.f);
-	ck_assert_int_eq(pthread_create(&t[0], NULL, mt_learner, &m), 0);
-	ck_assert_int_eq(pthread_create(&t[1], NULL, mt_learner, &m), 0);
-	ck_assert_int_eq(pthread_create(&t[2], NULL, mt_ager, &m), 0);
-	ck_assert_int_eq(pthread_create(&t[3], NULL, mt_reader, &m), 0);
-	for (int i = 0; i < 4; i++)
-		pthread_join(t[i], NULL);
-	ck_assert_uint_eq(m.bad, 0);
-	ck_assert_uint_gt(m.found, 0);
-	ck_assert_uint_le(fdb_count(m.f), MT_CAPACITY);
-	fdb_foreach(m.f, mt_now(&m), mt_check_entry, &bad);
-	ck_assert_uint_eq(bad, 0);
-	/* Every live entry is found by its own lookup. */
-	for (unsigned i = 0; i < MT_MACS; i++) {
-		const struct peer *owner;
-		uint8_t mac[6];
-
-		mac_n(mac, i);
-		if (fdb_lookup(m.f, mac, mt_now(&m), &owner)) {
-			ck_assert(mt_owner_ok(owner, i));
-			listed++;
-		}
+	memset(t, 0, sizeof(t));
+	for (i = 0; i <= MT_WORKERS; i++) {
+		t[i].mt = &mt;
+		t[i].id = i;
+		t[i].rng = 0x9e3779b97f4a7c15ULL * (i + 1);
+		ck_assert_int_eq(pthread_create(&t[i].tid, NULL,
+		    i < MT_WORKERS ? mt_worker : mt_sweeper, &t[i]), 0);
 	}
-	ck_assert_uint_le(listed, fdb_count(m.f));
-	st = fdb_stats(m.f);
-	/* An aged entry learned again in place counts as learned, not
-	 * expired: at least as many learned as expired and left. */
-	ck_assert_uint_ge(st.learned - st.expired, fdb_count(m.f));
-	ck_assert_uint_gt(st.full, 0);
-	fdb_destroy(m.f);
+	for (i = 0; i <= MT_WORKERS; i++) {
+		ck_assert_int_eq(pthread_join(t[i].tid, NULL), 0);
+		ck_assert_uint_eq(t[i].bad, 0);
+		for (k = 0; k <= FDB_INVALID; k++)
+			sum[k] += t[i].results[k];
+	}
+	/* The table filled, aged and moved entries on the way. */
+	ck_assert_uint_eq(sum[FDB_INVALID], 0);
+	ck_assert_uint_gt(sum[FDB_FULL], 0);
+	ck_assert_uint_gt(sum[FDB_MOVED], 0);
+	ck_assert_uint_gt(t[MT_WORKERS].removed, 0);
+
+	/* Time 0 ages nothing: the listing is every entry, each of them
+	 * where its own probe finds it. */
+	ck_assert_uint_le(fdb_count(mt.f), MT_CAP);
+	fdb_foreach(mt.f, 0, mt_final_entry, &seen);
+	ck_assert_int_eq(seen.bad, 0);
+	ck_assert_uint_eq(seen.n, fdb_count(mt.f));
+	for (i = 0; i < MT_MACS; i++) {
+		mac_n(mac, i);
+		ck_assert(fdb_lookup(mt.f, mac, 0, &owner) == seen.seen[i]);
+		ck_assert(!seen.seen[i] || owner == seen.owner[i]);
+	}
+
+	/* What is in the table, and what went (swept, flushed, remapped
+	 * away, or evicted: counted as expired), came in by a learn. Learned
+	 * also counts aged entries relearned in place, hence at most. */
+	st = fdb_stats(mt.f);
+	ck_assert_uint_eq(st.learned, sum[FDB_LEARNED]);
+	ck_assert_uint_eq(st.moved, sum[FDB_MOVED]);
+	ck_assert_uint_eq(st.full, sum[FDB_FULL]);
+	ck_assert_uint_ge(st.expired, t[MT_WORKERS].removed);
+	ck_assert_uint_le(fdb_count(mt.f) + t[MT_WORKERS].dropped +
+	    st.expired, st.learned);
+	fdb_destroy(mt.f);
 }
 END_TEST
 
