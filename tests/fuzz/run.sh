@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 secs=${1:-30}
 [ $# -gt 0 ] && shift
-all="gre vxlan geneve config ctl fdb esp handshake"
+all="gre vxlan geneve config ctl fdb esp handshake offload"
 harnesses=${*:-$all}
 out=${FUZZ_OUT:-$PWD/fuzz-out}
 cc=${CC:-clang}
@@ -48,6 +48,7 @@ srcs() {
 	fdb)	echo "src/fdb.c" ;;
 	esp)	echo "src/esp.c src/replay.c src/drop.c" ;;
 	handshake)	echo "src/handshake.c src/hkdf.c" ;;
+	offload)	echo "src/offload.c src/flow.c" ;;
 	esac
 }
 libs() {
@@ -55,7 +56,7 @@ libs() {
 	config)	pkgflags libconfuse libsodium ;;
 	ctl)	pkgflags libevent ;;
 	fdb|esp)	printf -- '-pthread '; pkgflags libsodium ;;
-	handshake)	pkgflags libsodium ;;
+	handshake|offload)	pkgflags libsodium ;;
 	esac
 }
 
