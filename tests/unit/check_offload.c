@@ -1291,7 +1291,7 @@ END_TEST
 
 START_TEST(gro_passthrough)
 {
-	static const uint8_t arp[42] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	static uint8_t arp[42] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    2, 0, 0, 0, 0, 1, 0x08, 0x06, 0, 1, 0x08, 0 };
 	struct spec s = base_spec(false), v;
 	struct gro_out out[GRO_FLOWS];
