@@ -29,8 +29,9 @@
 #define PAYLOAD_MAX	24000	/* of a built superframe */
 
 #define TCP_FIN		0x01
-#define TCP_SYN		0x02
+#define TCP_PSH		0x08
 #define TCP_ACK		0x10
+#define TCP_CWR		0x80
 #define IPV4_DF		0x40	/* in the byte at offset 6 */
 
 /* One frame for GRO: its buffer (exactly len bytes), and a copy from
@@ -203,7 +204,8 @@ build_superframe(struct fuzz_rd *r, uint8_t *b)
 	fill(r, f + l4, 20 + tcpopt);
 	f[l4 + 12] = (uint8_t)((5 + tcpopt / 4) << 4);
 	/* Mostly a plain data segment, which GRO may merge. */
-	f[l4 + 13] = flags & 0x80 ? flags : (uint8_t)((flags & 0x08) | TCP_ACK);
+	f[l4 + 13] = flags & 0x80 ? flags :
+	    (uint8_t)((flags & TCP_PSH) | TCP_ACK);
 	for (size_t i = 0; i < payload; i++) {
 		seed ^= seed << 13;
 		seed ^= seed >> 17;
@@ -269,9 +271,9 @@ check_segment(const uint8_t *f, const struct tcp_at *t,
 		FUZZ_CHECK(be16_get(s + t->l3 + 4) ==
 		    (uint16_t)(be16_get(f + t->l3 + 4) + i));
 	if (i + 1 < total)
-		flags &= (uint8_t)~(TCP_FIN | 0x08);
+		flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
 	if (i > 0)
-		flags &= 0x7f;
+		flags &= (uint8_t)~TCP_CWR;
 	FUZZ_CHECK(s[t->l4 + 13] == flags);
 	FUZZ_CHECK(memcmp(s + hlen, f + hlen + i * h->gso_size, want) == 0);
 }
