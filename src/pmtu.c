@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "byteorder.h"
+#include "config.h"
 #include "csum.h"
 #include "pmtu.h"
 #include "wire.h"
@@ -49,6 +50,39 @@ pmtu_classify(const uint8_t *f, size_t len, size_t *l2len)
 	    (f[l2] >> 4) == 6)
 		return PMTU_IPV6;
 	return PMTU_OTHER;
+}
+
+struct pmtu_verdict
+pmtu_verdict(const struct pmtu_params *pm, size_t frame_max,
+    const uint8_t *frame, size_t len, size_t total)
+{
+	struct pmtu_verdict v = { PMTU_SEND, false, PMTU_OTHER, 0 };
+	size_t l2 = ETH_HLEN_;
+	bool inner_df;
+
+	if (total <= frame_max) {
+		if (pm->df == DF_INHERIT) {
+			v.kind = pmtu_classify(frame, len, NULL);
+			v.df = v.kind == PMTU_IPV4_DF || v.kind == PMTU_IPV6;
+		} else
+			v.df = pm->df == DF_SET;
+		return v;
+	}
+	v.kind = pmtu_classify(frame, len, &l2);
+	v.mtu = frame_max - l2;
+	inner_df = v.kind == PMTU_IPV4_DF || v.kind == PMTU_IPV6;
+	/* IPv6 promises 1280 bytes; only fragmenting keeps that promise on
+	 * a path that is smaller still. */
+	if (v.kind == PMTU_IPV6 && total - l2 <= IPV6_MIN_MTU)
+		v.action = PMTU_FRAGMENT;
+	else if (pm->icmp && (inner_df || (v.kind == PMTU_IPV4 &&
+	    pm->df == DF_SET)))
+		v.action = PMTU_ANSWER;
+	else if (pm->df == DF_SET || (pm->df == DF_INHERIT && inner_df))
+		v.action = PMTU_DROP;
+	else
+		v.action = PMTU_FRAGMENT;
+	return v;
 }
 
 void

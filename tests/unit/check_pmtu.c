@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "byteorder.h"
+#include "config.h"
 #include "csum.h"
 #include "pmtu.h"
 
@@ -457,6 +458,96 @@ START_TEST(icmp_refusals)
 }
 END_TEST
 
+/* The table of pmtu.h, row by row: what a frame too big for its path
+ * gets, by its kind, pmtu_df and pmtu_icmp; and the outer DF bit of one
+ * that fits. */
+START_TEST(verdict_table)
+{
+	enum { V4DF, V4, V6, OTHER };
+	static const struct {
+		int		 kind;
+		enum df_mode	 df;
+		bool		 icmp;
+		enum pmtu_action too_big;
+		bool		 fits_df;
+	} rows[] = {
+		{ V4DF, DF_INHERIT, true, PMTU_ANSWER, true },
+		{ V4DF, DF_INHERIT, false, PMTU_DROP, true },
+		{ V4DF, DF_SET, true, PMTU_ANSWER, true },
+		{ V4DF, DF_SET, false, PMTU_DROP, true },
+		{ V4DF, DF_UNSET, true, PMTU_ANSWER, false },
+		{ V4DF, DF_UNSET, false, PMTU_FRAGMENT, false },
+		{ V6, DF_INHERIT, true, PMTU_ANSWER, true },
+		{ V6, DF_INHERIT, false, PMTU_DROP, true },
+		{ V6, DF_SET, true, PMTU_ANSWER, true },
+		{ V6, DF_SET, false, PMTU_DROP, true },
+		{ V6, DF_UNSET, true, PMTU_ANSWER, false },
+		{ V6, DF_UNSET, false, PMTU_FRAGMENT, false },
+		{ V4, DF_INHERIT, true, PMTU_FRAGMENT, false },
+		{ V4, DF_INHERIT, false, PMTU_FRAGMENT, false },
+		{ V4, DF_SET, true, PMTU_ANSWER, true },
+		{ V4, DF_SET, false, PMTU_DROP, true },
+		{ V4, DF_UNSET, true, PMTU_FRAGMENT, false },
+		{ V4, DF_UNSET, false, PMTU_FRAGMENT, false },
+		{ OTHER, DF_INHERIT, true, PMTU_FRAGMENT, false },
+		{ OTHER, DF_INHERIT, false, PMTU_FRAGMENT, false },
+		{ OTHER, DF_SET, true, PMTU_DROP, true },
+		{ OTHER, DF_SET, false, PMTU_DROP, true },
+		{ OTHER, DF_UNSET, true, PMTU_FRAGMENT, false },
+		{ OTHER, DF_UNSET, false, PMTU_FRAGMENT, false },
+	};
+	uint8_t v4[sizeof(udp4)], other[sizeof(udp4)];
+	const uint8_t *frames[] = { udp4, v4, udp6, other };
+	const enum pmtu_kind kinds[] = { PMTU_IPV4_DF, PMTU_IPV4, PMTU_IPV6,
+	    PMTU_OTHER };
+
+	memcpy(v4, udp4, sizeof(v4));
+	v4[14 + 6] = 0;
+	memcpy(other, udp4, sizeof(other));
+	other[12] = 0x08;
+	other[13] = 0x06;
+	for (size_t i = 0; i < nitems(rows); i++) {
+		struct pmtu_params pm = { .df = rows[i].df,
+		    .icmp = rows[i].icmp };
+		const uint8_t *f = frames[rows[i].kind];
+		size_t len = rows[i].kind == V6 ? sizeof(udp6) : sizeof(udp4);
+		struct pmtu_verdict v;
+
+		/* Fits: sent, the outer DF bit by df. */
+		v = pmtu_verdict(&pm, 1500, f, len, 1500);
+		ck_assert_int_eq(v.action, PMTU_SEND);
+		ck_assert_int_eq(v.df, rows[i].fits_df);
+		/* Too big: the table's answer, the outer DF bit clear. */
+		v = pmtu_verdict(&pm, 1500, f, len, 1501);
+		ck_assert_msg(v.action == rows[i].too_big, "row %zu: %d", i,
+		    v.action);
+		if (v.action != PMTU_DROP && v.action != PMTU_ANSWER)
+			ck_assert(!v.df);
+		if (v.action == PMTU_ANSWER) {
+			ck_assert_int_eq(v.kind, kinds[rows[i].kind]);
+			ck_assert_uint_eq(v.mtu, 1500 - 14);
+		}
+		/* Up to 1280 bytes of IPv6: always fragmented. */
+		if (rows[i].kind == V6) {
+			v = pmtu_verdict(&pm, 1200, f, len, 14 + 1280);
+			ck_assert_int_eq(v.action, PMTU_FRAGMENT);
+			ck_assert(!v.df);
+			v = pmtu_verdict(&pm, 1200, f, len, 14 + 1281);
+			ck_assert_int_eq(v.action, rows[i].too_big);
+		}
+	}
+	/* A tagged frame: the answer's MTU is what is left after 18 bytes. */
+	{
+		struct pmtu_params pm = { .df = DF_INHERIT, .icmp = true };
+		struct pmtu_verdict v = pmtu_verdict(&pm, 1400, syn4vlan_in,
+		    sizeof(syn4vlan_in), 1401);
+
+		ck_assert_int_eq(v.action, PMTU_ANSWER);
+		ck_assert_uint_eq(v.mtu, 1400 - 18);
+	}
+}
+END_TEST
+
 static Suite *
 pmtu_suite(void)
 {
@@ -470,6 +561,7 @@ pmtu_suite(void)
 	tcase_add_test(tc, csum_replace_exhaustive);
 	tcase_add_test(tc, clamp_leaves_alone);
 	tcase_add_test(tc, classify);
+	tcase_add_test(tc, verdict_table);
 	tcase_add_test(tc, icmp4_golden);
 	tcase_add_test(tc, icmp6_golden);
 	tcase_add_test(tc, icmp4_quote_limit);
