@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "wire.h"
 
 #define CONFIG_MAX_SIZE	(1024 * 1024)	/* a runaway file, not a config */
 #define DELIMS		" \t\r\n#\"'={}()+,*"	/* end an unquoted token */
@@ -155,13 +156,13 @@ static const char *const df_names[] = {
 };
 static const uint16_t encap_port[] = {
 	[ENCAP_GRETAP] = 0,
-	[ENCAP_VXLAN] = 4789,
-	[ENCAP_GENEVE] = 6081,
+	[ENCAP_VXLAN] = VXLAN_PORT,
+	[ENCAP_GENEVE] = GENEVE_PORT,
 };
 static const uint32_t encap_max_key[] = {
 	[ENCAP_GRETAP] = UINT32_MAX,
-	[ENCAP_VXLAN] = 0xffffff,
-	[ENCAP_GENEVE] = 0xffffff,
+	[ENCAP_VXLAN] = VNI_MAX,
+	[ENCAP_GENEVE] = VNI_MAX,
 };
 
 const char *

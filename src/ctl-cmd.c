@@ -11,6 +11,7 @@
 #include "fdb.h"
 #include "ovtund.h"
 #include "session.h"
+#include "wire.h"
 
 #include <sodium.h>
 
@@ -70,7 +71,7 @@ cmd_peers(struct daemon *d, struct emit *e, uint32_t flags)
 		/* The underlay route's MTU, and the overlay's IP MTU it
 		 * leaves (untagged frames). */
 		emit_u64(e, "path_mtu", p->path_mtu);
-		emit_u64(e, "mtu", peer_frame_max(p) - 14);
+		emit_u64(e, "mtu", peer_frame_max(p) - ETH_HLEN);
 		emit_u64(e, "rx_packets", c.rx_packets);
 		emit_u64(e, "rx_bytes", c.rx_bytes);
 		emit_u64(e, "tx_packets", c.tx_packets);

@@ -16,6 +16,7 @@
 #include "drop.h"
 #include "pkt.h"
 #include "socket.h"
+#include "wire.h"
 
 struct gro_table;
 struct session;
@@ -121,7 +122,7 @@ struct datapath {
 	/* The source MAC last learned (or refreshed) in this receive, and
 	 * its peer: the segments of a flow need it learned only once. */
 	const struct peer	*rx_learned_peer;
-	uint8_t			 rx_learned_mac[6];
+	uint8_t			 rx_learned_mac[ETH_ALEN];
 	uint64_t		 icmp_credit_ms, icmp_last_ms;	/* rate */
 	uint64_t		 pmtu_checked_ms;	/* peers' path MTUs */
 	/* Called for every new SA when a key log is configured. */

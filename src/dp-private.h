@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "byteorder.h"
 #include "datapath.h"
 #include "fdb.h"
 #include "offload.h"
@@ -100,15 +101,15 @@ dp_check_frame(const struct datapath *dp, const struct pkt *p)
 {
 	size_t max = dp->frame_max, len = pkt_total(p);
 
-	if (p->len < ETH_HLEN_)
+	if (p->len < ETH_HLEN)
 		return DROP_RUNT_FRAME;
 	/* An 802.1Q tag may ride on top of a full-MTU payload. */
-	if (len > max - ETH_VLAN_HLEN && !(p->data[12] == 0x81 &&
-	    p->data[13] == 0x00))
+	if (len > max - VLAN_HLEN &&
+	    be16_get(p->data + ETH_TYPE_OFF) != ETHERTYPE_VLAN)
 		return DROP_FRAME_TOO_BIG;
 	if (len > max)
 		return DROP_FRAME_TOO_BIG;
-	if (!mac_is_valid_source(p->data + 6))
+	if (!mac_is_valid_source(p->data + ETH_SRC_OFF))
 		return DROP_BAD_SOURCE_MAC;
 	return DROP_NONE;
 }

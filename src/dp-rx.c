@@ -132,6 +132,7 @@ dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
     bool csum_verified, uint64_t now)
 {
 	struct peer_counters *c = &peer->c[dp->id];
+	const uint8_t *src = p->data + ETH_SRC_OFF;
 	enum drop_reason why;
 
 	if ((why = dp_check_frame(dp, p)) != DROP_NONE)
@@ -144,10 +145,10 @@ dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
 	c->rx_bytes += p->len;
 	c->last_rx_ms = now;
 	if ((dp->rx_learned_peer != peer ||
-	    memcmp(dp->rx_learned_mac, p->data + 6, 6) != 0) &&
-	    fdb_learn(dp->fdb, p->data + 6, peer, now) != FDB_FULL) {
+	    memcmp(dp->rx_learned_mac, src, ETH_ALEN) != 0) &&
+	    fdb_learn(dp->fdb, src, peer, now) != FDB_FULL) {
 		dp->rx_learned_peer = peer;
-		memcpy(dp->rx_learned_mac, p->data + 6, 6);
+		memcpy(dp->rx_learned_mac, src, ETH_ALEN);
 	}
 	if (dp_gro_on(dp))
 		return dp_gro_add(dp, p, csum_verified);
@@ -202,7 +203,7 @@ dp_rx_esp(struct datapath *dp, struct peer *peer, struct pkt *p,
 		dp_post(dp->sh->main_inbox, &confirm);
 	if (why != DROP_NONE || next_header == IPPROTO_NONE)
 		return why;
-	if (next_header != (gre ? IPPROTO_GRE_ : IPPROTO_UDP))
+	if (next_header != (gre ? IPPROTO_GRE : IPPROTO_UDP))
 		return DROP_WRONG_ENCAP;
 	if (!gre && (why = udp_pull(p, peer)) != DROP_NONE)
 		return why;

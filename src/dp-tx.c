@@ -117,10 +117,11 @@ static void
 dp_set_df(struct datapath *dp, struct sock *s, bool df)
 {
 	int v = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+	enum sock_df want = df ? SOCK_DF_SET : SOCK_DF_CLEAR;
 
 	_Static_assert(IP_PMTUDISC_DO == IPV6_PMTUDISC_DO &&
 	    IP_PMTUDISC_DONT == IPV6_PMTUDISC_DONT, "one value, both families");
-	if (s->df_state == (df ? 2 : 1))
+	if (s->df == want)
 		return;
 	if (s->n_tx > 0)
 		dp_sock_flush(dp, s);
@@ -130,7 +131,7 @@ dp_set_df(struct datapath *dp, struct sock *s, bool df)
 		log_rl(LOG_WARNING, "setting the outer DF bit: %m");
 		return;
 	}
-	s->df_state = df ? 2 : 1;
+	s->df = want;
 }
 
 /* Each worker has its share of the daemon's rate. */
@@ -244,7 +245,7 @@ dp_send_sealed(struct datapath *dp, struct peer *peer, struct pkt *p,
 	/* ESP seals the packet in place, in one piece. */
 	if (pkt_linearize(p) < 0 || encap(p, &peer->cfg.tun) < 0 ||
 	    (!gre && udp_push(p, peer) < 0) ||
-	    session_seal(s, p, gre ? IPPROTO_GRE_ : IPPROTO_UDP, now) < 0) {
+	    session_seal(s, p, gre ? IPPROTO_GRE : IPPROTO_UDP, now) < 0) {
 		dp_drop(dp, DROP_NO_HEADROOM);
 		return;
 	}
@@ -360,7 +361,7 @@ dp_tap_dest(struct datapath *dp, const struct pkt *p, uint64_t now)
 	if ((d.drop = dp_check_frame(dp, p)) != DROP_NONE)
 		return d;
 	d.flow = flow_hash(p->data, p->len, dp->sh->flow_key);
-	fdb_learn(dp->fdb, p->data + 6, NULL, now);
+	fdb_learn(dp->fdb, p->data + ETH_SRC_OFF, NULL, now);
 	if (mac_is_multicast(p->data) ||
 	    !fdb_lookup(dp->fdb, p->data, now, &owner))
 		return d;

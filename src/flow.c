@@ -4,11 +4,7 @@
 
 #include "byteorder.h"
 #include "flow.h"
-
-#define ETH_HLEN	14
-#define ETHERTYPE_VLAN	0x8100
-#define ETHERTYPE_IPV4	0x0800
-#define ETHERTYPE_IPV6	0x86dd
+#include "wire.h"
 
 _Static_assert(FLOW_KEY_LEN == crypto_shorthash_KEYBYTES, "SipHash's key");
 
@@ -16,7 +12,8 @@ _Static_assert(FLOW_KEY_LEN == crypto_shorthash_KEYBYTES, "SipHash's key");
 static int
 has_ports(uint8_t proto)
 {
-	return proto == 6 || proto == 17 || proto == 132 || proto == 136;
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	    proto == IPPROTO_SCTP || proto == IPPROTO_UDPLITE;
 }
 
 /* Appends what identifies the IP flow at ip (len bytes) to k; returns
@@ -28,20 +25,20 @@ ip_key(const uint8_t *ip, size_t len, uint16_t type, uint8_t *k)
 	uint8_t proto;
 
 	if (type == ETHERTYPE_IPV4) {
-		if (len < 20 || ip[0] >> 4 != 4 ||
-		    (hlen = (size_t)(ip[0] & 0x0f) * 4) < 20)
+		if (len < IPV4_HLEN_MIN || ip[0] >> 4 != 4 ||
+		    (hlen = (size_t)(ip[0] & 0x0f) * 4) < IPV4_HLEN_MIN)
 			return 0;
 		proto = ip[9];
 		memcpy(k, ip + 12, 8);
 		n = 8;
 		/* Fragments: no ports in the later ones, none in any. */
-		if ((be16_get(ip + 6) & 0x3fff) != 0)
+		if ((be16_get(ip + 6) & (IPV4_MF | IPV4_FRAG_OFF)) != 0)
 			hlen = len;
 	} else {
-		if (len < 40 || ip[0] >> 4 != 6)
+		if (len < IPV6_HLEN || ip[0] >> 4 != 6)
 			return 0;
 		proto = ip[6];
-		hlen = 40;
+		hlen = IPV6_HLEN;
 		memcpy(k, ip + 8, 32);
 		n = 32;
 	}
@@ -63,10 +60,10 @@ flow_hash(const uint8_t *f, size_t len, const uint8_t key[FLOW_KEY_LEN])
 
 	if (len < ETH_HLEN)
 		return 0;
-	type = be16_get(f + 12);
-	if (type == ETHERTYPE_VLAN && len >= ETH_HLEN + 4) {
-		type = be16_get(f + 16);
-		l3 += 4;
+	type = be16_get(f + ETH_TYPE_OFF);
+	if (type == ETHERTYPE_VLAN && len >= ETH_HLEN + VLAN_HLEN) {
+		type = be16_get(f + ETH_TYPE_OFF + VLAN_HLEN);
+		l3 += VLAN_HLEN;
 	}
 	if (type == ETHERTYPE_IPV4 || type == ETHERTYPE_IPV6)
 		n = ip_key(f + l3, len - l3, type, k);

@@ -5,27 +5,7 @@
 #include "byteorder.h"
 #include "csum.h"
 #include "offload.h"
-
-#define ETH_HLEN		14
-#define VLAN_HLEN		4
-#define ETHERTYPE_IPV4		0x0800
-#define ETHERTYPE_IPV6		0x86dd
-#define ETHERTYPE_8021Q		0x8100
-#define PROTO_TCP		6
-
-#define TCP_HLEN_MIN		20
-#define TCP_CSUM_OFF		16
-#define TCP_FIN			0x01
-#define TCP_SYN			0x02
-#define TCP_RST			0x04
-#define TCP_PSH			0x08
-#define TCP_ACK			0x10
-#define TCP_URG			0x20
-#define TCP_CWR			0x80
-
-#define IPV4_DF			0x4000
-#define IPV4_MF			0x2000
-#define IPV4_FRAG_OFF		0x1fff
+#include "wire.h"
 
 static uint16_t
 le16_get(const uint8_t *b)
@@ -123,11 +103,11 @@ tcp_frame_parse(const uint8_t *f, size_t len, struct tcp_frame *o)
 
 	if (len < ETH_HLEN)
 		return -EINVAL;
-	type = be16_get(f + 12);
-	if (type == ETHERTYPE_8021Q) {
+	type = be16_get(f + ETH_TYPE_OFF);
+	if (type == ETHERTYPE_VLAN) {
 		if (len < ETH_HLEN + VLAN_HLEN)
 			return -EINVAL;
-		type = be16_get(f + 16);
+		type = be16_get(f + ETH_TYPE_OFF + VLAN_HLEN);
 		l3 += VLAN_HLEN;
 	}
 	if (type == ETHERTYPE_IPV4) {
@@ -139,7 +119,7 @@ tcp_frame_parse(const uint8_t *f, size_t len, struct tcp_frame *o)
 		iplen = be16_get(ip + 2);
 		if (ihl < 20 || iplen < ihl || l3 + iplen > len)
 			return -EINVAL;
-		if (ip[9] != PROTO_TCP ||
+		if (ip[9] != IPPROTO_TCP ||
 		    (be16_get(ip + 6) & (IPV4_MF | IPV4_FRAG_OFF)) != 0)
 			return -EPROTONOSUPPORT;
 		o->v6 = false;
@@ -152,7 +132,7 @@ tcp_frame_parse(const uint8_t *f, size_t len, struct tcp_frame *o)
 		iplen = 40 + (size_t)be16_get(ip + 4);
 		if (l3 + iplen > len)
 			return -EINVAL;
-		if (ip[6] != PROTO_TCP)
+		if (ip[6] != IPPROTO_TCP)
 			return -EPROTONOSUPPORT;
 		o->v6 = true;
 	} else {
@@ -180,7 +160,7 @@ pseudo_sum(const uint8_t *f, const struct tcp_frame *o, size_t l4len)
 		sum = csum_partial(f + o->l3 + 8, 32, 0);
 	else
 		sum = csum_partial(f + o->l3 + 12, 8, 0);
-	return sum + PROTO_TCP + (l4len >> 16) + (l4len & 0xffff);
+	return sum + IPPROTO_TCP + (l4len >> 16) + (l4len & 0xffff);
 }
 
 static void
@@ -219,9 +199,9 @@ tso_one(const uint8_t *f, const struct tcp_frame *o, size_t gso,
 	}
 	be32_put(th + 4, (uint32_t)(be32_get(th + 4) + i * gso));
 	if (i + 1 < total)
-		th[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
+		th[13] &= (uint8_t)~(TCP_FLAG_FIN | TCP_FLAG_PSH);
 	if (i > 0)
-		th[13] &= (uint8_t)~TCP_CWR;
+		th[13] &= (uint8_t)~TCP_FLAG_CWR;
 	be16_put(th + TCP_CSUM_OFF, 0);
 	sum = pseudo_sum(d, o, l4len);
 	sum = csum_partial(th, o->hlen - o->l4, sum);
@@ -411,7 +391,7 @@ gro_can_append(const struct gro_flow *fl, const uint8_t *f,
 	/* TCP: ports are the key; the ack, offset, flags but PSH, window,
 	 * urgent pointer and options must match. */
 	if (!range_eq(f, g, l4 + 8, l4 + 13) ||
-	    ((f[l4 + 13] ^ g[l4 + 13]) & ~TCP_PSH) != 0 ||
+	    ((f[l4 + 13] ^ g[l4 + 13]) & ~TCP_FLAG_PSH) != 0 ||
 	    !range_eq(f, g, l4 + 14, l4 + 16) ||
 	    !range_eq(f, g, l4 + 18, o->hlen))
 		return false;
@@ -427,8 +407,8 @@ gro_candidate(const uint8_t *f, const struct tcp_frame *o, bool csum_verified)
 
 	if (o->end == o->hlen)
 		return false;
-	if ((flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_URG | TCP_CWR)) ||
-	    !(flags & TCP_ACK))
+	if ((flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST | TCP_FLAG_URG | TCP_FLAG_CWR)) ||
+	    !(flags & TCP_FLAG_ACK))
 		return false;
 	if (!o->v6 && csum_fold(csum_partial(f + o->l3, o->l4 - o->l3, 0)) !=
 	    0xffff)
@@ -450,8 +430,8 @@ gro_append(struct gro_table *t, struct gro_flow *fl, uint8_t *f,
 	fl->next_id++;
 	fl->stamp = t->clock;
 	t->stats.merged++;
-	if (f[o->l4 + 13] & TCP_PSH)
-		flow_head(fl)[fl->l4 + 13] |= TCP_PSH;
+	if (f[o->l4 + 13] & TCP_FLAG_PSH)
+		flow_head(fl)[fl->l4 + 13] |= TCP_FLAG_PSH;
 }
 
 /* Starts a flow in slot with f (headers at o), its Ethernet padding cut
@@ -502,7 +482,7 @@ gro_add(struct gro_table *t, uint8_t *frame, size_t len,
 		out_plain(&out[n++], frame, len);
 		return n;
 	}
-	psh = (frame[o.l4 + 13] & TCP_PSH) != 0;
+	psh = (frame[o.l4 + 13] & TCP_FLAG_PSH) != 0;
 	if (fl != NULL) {
 		if (gro_can_append(fl, frame, &o, plen)) {
 			gro_append(t, fl, frame, &o, plen);

@@ -41,10 +41,10 @@
 /* The largest IP packet a superframe holds: the 16-bit IPv4 total length,
  * or for IPv6 its 40-byte header plus the 16-bit payload length. */
 #define OFFLOAD_IP_MAX		65535
-#define OFFLOAD_IPV6_MAX	(40 + 65535)
+#define OFFLOAD_IPV6_MAX	(IPV6_HLEN + 65535)
 /* The largest frame a TAP with TSO hands over: Ethernet, one VLAN tag and
  * the largest IP packet. */
-#define SUPERFRAME_MAX		(14 + 4 + OFFLOAD_IPV6_MAX)
+#define SUPERFRAME_MAX		(ETH_HLEN + VLAN_HLEN + OFFLOAD_IPV6_MAX)
 /* What one read() of the TAP must have room for. */
 #define VNET_READ_MAX		(VNET_HDR_LEN + SUPERFRAME_MAX)
 

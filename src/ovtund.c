@@ -22,6 +22,7 @@
 #include "ovtund.h"
 #include "socket.h"
 #include "underlay.h"
+#include "wire.h"
 #include "worker.h"
 
 #define DEFAULT_CONFIG		SYSCONFDIR "/ovtund.conf"
@@ -29,7 +30,6 @@
 /* Handshake retransmissions, rekeying and keepalives are checked this
  * often; their own timeouts are seconds. */
 #define TICK_MS			100
-#define UNDERLAY_MTU_FALLBACK	1500
 
 struct options {
 	const char	*config;
@@ -105,14 +105,14 @@ derive_mtu(const struct config *cfg)
 		if (route <= 0)
 			route = UNDERLAY_MTU_FALLBACK;
 		fit = (unsigned)route - encap_overhead(&p->tun, &p->enc,
-		    p->remote.family) - 14;
+		    p->remote.family) - ETH_HLEN;
 		if (best == 0 || fit < best)
 			best = fit;
 	}
 	if (best == 0)
 		best = UNDERLAY_MTU_FALLBACK - encap_overhead(&cfg->tun,
 		    &cfg->enc, cfg->local.family ? cfg->local.family :
-		    AF_INET) - 14;
+		    AF_INET) - ETH_HLEN;
 	return best;
 }
 
@@ -262,7 +262,7 @@ setup_datapaths(struct daemon *d, unsigned n, char *err, size_t errlen)
 		dps[i]->tap = &d->tap;
 		dps[i]->peers = &d->peers;
 		dps[i]->fdb = d->fdb;
-		dps[i]->frame_max = d->tap.mtu + 14 + 4;
+		dps[i]->frame_max = d->tap.mtu + ETH_HLEN + VLAN_HLEN;
 	}
 	d->gate = (struct session_gate){ gate_pause, gate_resume,
 	    &d->workers };

@@ -12,9 +12,6 @@
 #include "socket.h"
 #include "wire.h"
 
-/* When the kernel has no route to tell the MTU of. */
-#define PEER_UNDERLAY_MTU_FALLBACK	1500
-
 static int
 addr_cmp(const struct ovt_addr *a, const struct ovt_addr *b)
 {
@@ -146,10 +143,11 @@ peer_set_path_mtu(struct peer *p, unsigned path_mtu)
 {
 	unsigned over = encap_overhead(&p->cfg.tun, &p->cfg.enc,
 	    p->cfg.remote.family);
-	size_t max = path_mtu > over + 14 + 68 ? path_mtu - over : 14 + 68;
+	size_t min = ETH_HLEN + IPV4_MIN_MTU;
+	size_t max = path_mtu > over + min ? path_mtu - over : min;
 
-	if (p->mtu_cap != 0 && max > p->mtu_cap + 14)
-		max = p->mtu_cap + 14;
+	if (p->mtu_cap != 0 && max > p->mtu_cap + ETH_HLEN)
+		max = p->mtu_cap + ETH_HLEN;
 	p->path_mtu = path_mtu;
 	__atomic_store_n(&p->frame_max, max, __ATOMIC_RELAXED);
 }
@@ -192,7 +190,7 @@ peer_path_mtu_refresh(struct peer *p)
 	unsigned was = p->path_mtu;
 
 	if (mtu <= 0)
-		mtu = was != 0 ? (int)was : PEER_UNDERLAY_MTU_FALLBACK;
+		mtu = was != 0 ? (int)was : UNDERLAY_MTU_FALLBACK;
 	if ((unsigned)mtu == was)
 		return false;
 	peer_set_path_mtu(p, (unsigned)mtu);

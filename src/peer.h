@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "wire.h"
 
 struct session;
 struct session_gate;
@@ -66,6 +67,10 @@ int		 peer_table_start_sessions(struct peer_table *t,
 		     const struct peer_table *live, const struct config *,
 		     const struct session_gate *, char *err, size_t errlen);
 struct peer	*peer_lookup(const struct peer_table *, const struct ovt_addr *);
+
+/* The underlay MTU assumed when the kernel has no route to tell it of:
+ * an Ethernet's. */
+#define UNDERLAY_MTU_FALLBACK	ETH_DATA_LEN
 
 /* Asks the kernel for the route MTU toward p (its PMTU cache included)
  * and applies it; returns true when it changed. */

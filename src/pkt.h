@@ -20,11 +20,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "wire.h"
+
 /* Outer IPv6 (40) + UDP (8) + Geneve (8 + 252 of options) + ESP (8 + 8 IV)
  * + a UDP header for ESP-in-UDP (8), rounded up. */
 #define PKT_HEADROOM	384
 /* Largest inner frame: 9000-byte MTU + Ethernet + one VLAN tag. */
-#define PKT_FRAME_MAX	(9000 + 14 + 4)
+#define PKT_FRAME_MAX	(9000 + ETH_HLEN + VLAN_HLEN)
 /* ESP padding (up to 255 + 2 trailer bytes) and a 16-byte ICV. */
 #define PKT_TAILROOM	288
 #define PKT_BUF_SIZE	(PKT_HEADROOM + PKT_FRAME_MAX + PKT_TAILROOM)

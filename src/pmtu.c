@@ -6,20 +6,6 @@
 #include "pmtu.h"
 #include "wire.h"
 
-#define IP_DF_		0x4000
-#define IP_MF_		0x2000
-#define IP_OFFMASK_	0x1fff
-#define IPPROTO_ICMP_	1
-#define IPPROTO_TCP_	6
-#define IPPROTO_ICMPV6_	58
-#define TCP_HLEN_MIN	20
-#define TCP_FLAG_SYN	0x02
-#define TCPOPT_EOL	0
-#define TCPOPT_NOP	1
-#define TCPOPT_MSS	2
-#define TCPOLEN_MSS	4
-#define ICMP_HLEN	8
-
 static bool
 mac_multicast(const uint8_t *mac)
 {
@@ -29,24 +15,24 @@ mac_multicast(const uint8_t *mac)
 enum pmtu_kind
 pmtu_classify(const uint8_t *f, size_t len, size_t *l2len)
 {
-	size_t l2 = ETH_HLEN_;
+	size_t l2 = ETH_HLEN;
 	uint16_t type;
 
-	if (len < ETH_HLEN_)
+	if (len < ETH_HLEN)
 		return PMTU_OTHER;
-	type = be16_get(f + 12);
-	if (type == ETHERTYPE_VLAN_) {
-		if (len < ETH_HLEN_ + ETH_VLAN_HLEN)
+	type = be16_get(f + ETH_TYPE_OFF);
+	if (type == ETHERTYPE_VLAN) {
+		if (len < ETH_HLEN + VLAN_HLEN)
 			return PMTU_OTHER;
-		l2 += ETH_VLAN_HLEN;
-		type = be16_get(f + 16);
+		l2 += VLAN_HLEN;
+		type = be16_get(f + ETH_TYPE_OFF + VLAN_HLEN);
 	}
 	if (l2len != NULL)
 		*l2len = l2;
-	if (type == ETHERTYPE_IPV4_ && len >= l2 + IPV4_HLEN_MIN &&
+	if (type == ETHERTYPE_IPV4 && len >= l2 + IPV4_HLEN_MIN &&
 	    (f[l2] >> 4) == 4)
-		return be16_get(f + l2 + 6) & IP_DF_ ? PMTU_IPV4_DF : PMTU_IPV4;
-	if (type == ETHERTYPE_IPV6_ && len >= l2 + IPV6_HLEN &&
+		return be16_get(f + l2 + 6) & IPV4_DF ? PMTU_IPV4_DF : PMTU_IPV4;
+	if (type == ETHERTYPE_IPV6 && len >= l2 + IPV6_HLEN &&
 	    (f[l2] >> 4) == 6)
 		return PMTU_IPV6;
 	return PMTU_OTHER;
@@ -57,7 +43,7 @@ pmtu_verdict(const struct pmtu_params *pm, size_t frame_max,
     const uint8_t *frame, size_t len, size_t total)
 {
 	struct pmtu_verdict v = { PMTU_SEND, false, PMTU_OTHER, 0 };
-	size_t l2 = ETH_HLEN_;
+	size_t l2 = ETH_HLEN;
 	bool inner_df;
 
 	if (total <= frame_max) {
@@ -108,10 +94,10 @@ eth_reply(struct pkt *out, const uint8_t *f, size_t l2, uint16_t type,
 	pkt_reset(out);
 	if ((h = pkt_put(out, l2 + l3len)) == NULL)
 		return NULL;
-	memcpy(h, f + 6, 6);
-	memcpy(h + 6, f, 6);
-	if (l2 > ETH_HLEN_)
-		memcpy(h + 12, f + 12, ETH_VLAN_HLEN);
+	memcpy(h, f + ETH_SRC_OFF, ETH_ALEN);
+	memcpy(h + ETH_SRC_OFF, f, ETH_ALEN);
+	if (l2 > ETH_HLEN)
+		memcpy(h + ETH_TYPE_OFF, f + ETH_TYPE_OFF, VLAN_HLEN);
 	be16_put(h + l2 - 2, type);
 	return h + l2;
 }
@@ -146,10 +132,10 @@ icmp4_frag_needed(const uint8_t *f, size_t len, unsigned mtu,
 	iplen = be16_get(ip + 2);
 	if (ihl < IPV4_HLEN_MIN || iplen < ihl || iplen > len - l2)
 		return -1;
-	if (mac_multicast(f) || (be16_get(ip + 6) & IP_OFFMASK_) != 0 ||
+	if (mac_multicast(f) || (be16_get(ip + 6) & IPV4_FRAG_OFF) != 0 ||
 	    ip4_not_a_host(ip + 12) || ip[16] >= 224)
 		return -1;
-	if (ip[9] == IPPROTO_ICMP_ &&
+	if (ip[9] == IPPROTO_ICMP &&
 	    (iplen < ihl + 1 || icmp4_is_error(ip[ihl])))
 		return -1;
 	quote = iplen;
@@ -158,7 +144,7 @@ icmp4_frag_needed(const uint8_t *f, size_t len, unsigned mtu,
 	if (mtu > 0xffff)
 		mtu = 0xffff;
 
-	h = eth_reply(out, f, l2, ETHERTYPE_IPV4_,
+	h = eth_reply(out, f, l2, ETHERTYPE_IPV4,
 	    IPV4_HLEN_MIN + ICMP_HLEN + quote);
 	if (h == NULL)
 		return -1;
@@ -167,7 +153,7 @@ icmp4_frag_needed(const uint8_t *f, size_t len, unsigned mtu,
 	be16_put(h + 2, (uint16_t)(IPV4_HLEN_MIN + ICMP_HLEN + quote));
 	be32_put(h + 4, 0);	/* id, flags, fragment offset */
 	h[8] = 64;
-	h[9] = IPPROTO_ICMP_;
+	h[9] = IPPROTO_ICMP;
 	be16_put(h + 10, 0);
 	memcpy(h + 12, ip + 16, 4);
 	memcpy(h + 16, ip + 12, 4);
@@ -213,20 +199,20 @@ icmp6_packet_too_big(const uint8_t *f, size_t len, unsigned mtu,
 	if (mac_multicast(f) || ip6_not_a_host(ip + 8) ||
 	    ip6_not_a_host(ip + 24))
 		return -1;
-	if (ip[6] == IPPROTO_ICMPV6_ &&
+	if (ip[6] == IPPROTO_ICMPV6 &&
 	    (iplen < IPV6_HLEN + 1 || ip[IPV6_HLEN] < 128))
 		return -1;
 	quote = iplen;
 	if (quote > ICMP6_ERR_MAX - IPV6_HLEN - ICMP_HLEN)
 		quote = ICMP6_ERR_MAX - IPV6_HLEN - ICMP_HLEN;
 
-	h = eth_reply(out, f, l2, ETHERTYPE_IPV6_,
+	h = eth_reply(out, f, l2, ETHERTYPE_IPV6,
 	    IPV6_HLEN + ICMP_HLEN + quote);
 	if (h == NULL)
 		return -1;
 	be32_put(h, 0x60000000);
 	be16_put(h + 4, (uint16_t)(ICMP_HLEN + quote));
-	h[6] = IPPROTO_ICMPV6_;
+	h[6] = IPPROTO_ICMPV6;
 	h[7] = 255;
 	memcpy(h + 8, ip + 24, 16);
 	memcpy(h + 24, ip + 8, 16);
@@ -238,7 +224,7 @@ icmp6_packet_too_big(const uint8_t *f, size_t len, unsigned mtu,
 	be32_put(icmp + 4, mtu);
 	memcpy(icmp + ICMP_HLEN, ip, quote);
 	be32_put(pseudo, (uint32_t)(ICMP_HLEN + quote));
-	be32_put(pseudo + 4, IPPROTO_ICMPV6_);
+	be32_put(pseudo + 4, IPPROTO_ICMPV6);
 	sum = csum_partial(h + 8, 32, 0);
 	sum = csum_partial(pseudo, sizeof(pseudo), sum);
 	sum = csum_partial(icmp, ICMP_HLEN + quote, sum);
@@ -254,8 +240,8 @@ tcp_in_ipv4(uint8_t *ip, size_t avail, uint8_t **end)
 	size_t ihl = (size_t)(ip[0] & 0x0f) * 4, iplen = be16_get(ip + 2);
 
 	if (ihl < IPV4_HLEN_MIN || iplen > avail || iplen < ihl ||
-	    (be16_get(ip + 6) & (IP_MF_ | IP_OFFMASK_)) != 0 ||
-	    ip[9] != IPPROTO_TCP_)
+	    (be16_get(ip + 6) & (IPV4_MF | IPV4_FRAG_OFF)) != 0 ||
+	    ip[9] != IPPROTO_TCP)
 		return NULL;
 	*end = ip + iplen;
 	return ip + ihl;
@@ -277,7 +263,7 @@ tcp_in_ipv6(uint8_t *ip, size_t avail, uint8_t **end)
 		nh = ip[off];
 		off += ((size_t)ip[off + 1] + 1) * 8;
 	}
-	if (nh != IPPROTO_TCP_ || off > iplen)
+	if (nh != IPPROTO_TCP || off > iplen)
 		return NULL;
 	*end = ip + iplen;
 	return ip + off;

@@ -25,15 +25,6 @@
 
 struct pmtu_params;
 
-#define ETHERTYPE_IPV4_		0x0800
-#define ETHERTYPE_IPV6_		0x86dd
-#define IPV4_MIN_MTU		68	/* RFC 791 */
-#define IPV6_MIN_MTU		1280	/* RFC 8200 */
-/* What an answer quotes of the packet at most: RFC 1812 4.3.2.3 keeps a
- * whole ICMP datagram within 576 bytes, RFC 4443 2.4(c) within 1280. */
-#define ICMP4_ERR_MAX		576
-#define ICMP6_ERR_MAX		1280
-
 enum pmtu_kind {
 	PMTU_OTHER,	/* not IP, or too short to tell */
 	PMTU_IPV4,	/* IPv4, DF clear: may be fragmented */

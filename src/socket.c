@@ -172,7 +172,7 @@ sock_open(struct sock *s, enum sock_kind kind, const struct ovt_addr *local,
 		    SOCK_CLOEXEC, IPPROTO_UDP);
 	else
 		s->fd = socket(s->family, SOCK_RAW | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, kind == SOCK_GRE ? IPPROTO_GRE_ : IPPROTO_ESP);
+		    SOCK_CLOEXEC, kind == SOCK_GRE ? IPPROTO_GRE : IPPROTO_ESP);
 	if (s->fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "%s socket: %s", kind == SOCK_UDP ?
@@ -457,7 +457,7 @@ sock_strip_outer(const struct sock *s, struct pkt *p)
 		return DROP_TOO_SHORT;
 	ihl = (size_t)(p->data[0] & 0x0f) * 4;
 	if ((p->data[0] >> 4) != 4 || ihl < IPV4_HLEN_MIN || ihl > p->len ||
-	    p->data[9] != (s->kind == SOCK_GRE ? IPPROTO_GRE_ : IPPROTO_ESP))
+	    p->data[9] != (s->kind == SOCK_GRE ? IPPROTO_GRE : IPPROTO_ESP))
 		return DROP_BAD_OUTER_IP;
 	pkt_pull(p, ihl);
 	return DROP_NONE;
@@ -480,7 +480,7 @@ route_lookup(const struct ovt_addr *local, const struct ovt_addr *remote,
 		if (bind(fd, (struct sockaddr *)&ss, len) < 0)
 			ret = -errno;
 	}
-	len = sockaddr_from(&ss, remote, 9);
+	len = sockaddr_from(&ss, remote, UDP_PORT_DISCARD);
 	if (ret == 0 && connect(fd, (struct sockaddr *)&ss, len) < 0)
 		ret = -errno;
 	len = sizeof(mtu);

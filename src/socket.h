@@ -42,14 +42,20 @@ struct sock_msg {
 	unsigned	pkts;
 };
 
+enum sock_df {
+	SOCK_DF_UNKNOWN,	/* not set yet */
+	SOCK_DF_CLEAR,
+	SOCK_DF_SET,
+};
+
 struct sock {
 	int		fd;
 	enum sock_kind	kind;
 	enum sock_role	role;
 	sa_family_t	family;
 	uint16_t	port;		/* UDP: the local port */
-	int		df_state;	/* outer DF as last set by the data
-					 * path: 0 not yet, 1 clear, 2 set */
+	enum sock_df	df;		/* outer DF as last set by the data
+					 * path */
 	unsigned	n_tx;		/* packets queued, not yet sent */
 	unsigned	n_msg;		/* ... in this many messages */
 	unsigned	n_iov;		/* ... and pieces */

@@ -5,16 +5,51 @@
 #define OVT_WIRE_H
 
 #include <stdint.h>
+#include <linux/if_ether.h>	/* ETH_ALEN, ETH_HLEN, ETH_DATA_LEN */
+#include <netinet/in.h>		/* IPPROTO_*: the IP protocol numbers */
 
-#define ETH_HLEN_		14
-#define ETH_VLAN_HLEN		4
+/* One name for each: the kernel's and libc's where they have one (above,
+ * used as they are), and in the same style here where they do not. */
+
+/* Ethernet, with at most one 802.1Q tag. */
+#define ETH_SRC_OFF		ETH_ALEN	/* after the destination */
+#define ETH_TYPE_OFF		(2 * ETH_ALEN)
+#define VLAN_HLEN		4
+#define ETHERTYPE_IPV4		0x0800
+#define ETHERTYPE_IPV6		0x86dd
+#define ETHERTYPE_VLAN		0x8100	/* IEEE 802.1Q */
 #define ETHERTYPE_TEB		0x6558	/* Transparent Ethernet Bridging */
-#define ETHERTYPE_VLAN_		0x8100
 
-#define IPPROTO_GRE_		47
+/* IPv4 (RFC 791) and IPv6 (RFC 8200). */
 #define IPV4_HLEN_MIN		20
+#define IPV4_DF			0x4000	/* flags and fragment offset */
+#define IPV4_MF			0x2000
+#define IPV4_FRAG_OFF		0x1fff
+#define IPV4_MIN_MTU		68	/* RFC 791 */
 #define IPV6_HLEN		40
+#define IPV6_MIN_MTU		1280	/* RFC 8200 */
+
+/* UDP, TCP, ICMP. */
 #define UDP_HLEN		8
+#define UDP_PORT_DISCARD	9	/* RFC 863: nothing listens */
+#define TCP_HLEN_MIN		20
+#define TCP_CSUM_OFF		16
+#define TCP_FLAG_FIN		0x01
+#define TCP_FLAG_SYN		0x02
+#define TCP_FLAG_RST		0x04
+#define TCP_FLAG_PSH		0x08
+#define TCP_FLAG_ACK		0x10
+#define TCP_FLAG_URG		0x20
+#define TCP_FLAG_CWR		0x80
+#define TCPOPT_EOL		0
+#define TCPOPT_NOP		1
+#define TCPOPT_MSS		2
+#define TCPOLEN_MSS		4
+#define ICMP_HLEN		8	/* ICMP and ICMPv6 */
+/* What an ICMP error quotes of the packet at most: RFC 1812 4.3.2.3 keeps
+ * a whole ICMP datagram within 576 bytes, RFC 4443 2.4(c) within 1280. */
+#define ICMP4_ERR_MAX		576
+#define ICMP6_ERR_MAX		1280
 
 /* GRE, RFC 2784 with the key and sequence extensions of RFC 2890.
  * First 16 bits: C R K S s Recur(3) A Flags(4) Ver(3). */

@@ -20,6 +20,7 @@
 #include "flow.h"
 #include "offload.h"
 #include "pkt.h"
+#include "wire.h"
 
 #include "fuzz.h"
 
@@ -27,12 +28,6 @@
 #define MAX_FRAMES	96	/* frames offered to GRO */
 #define RAW_FRAME_MAX	2048	/* a frame of the input's own bytes */
 #define PAYLOAD_MAX	24000	/* of a built superframe */
-
-#define TCP_FIN		0x01
-#define TCP_PSH		0x08
-#define TCP_ACK		0x10
-#define TCP_CWR		0x80
-#define IPV4_DF		0x40	/* in the byte at offset 6 */
 
 /* One frame for GRO: its buffer (exactly len bytes), and a copy from
  * before GRO rewrote anything. */
@@ -197,7 +192,7 @@ build_superframe(struct fuzz_rd *r, uint8_t *b)
 		fill(r, f + l3, 20 + ipopt);
 		f[l3] = (uint8_t)(0x45 + ipopt / 4);
 		be16_put(f + l3 + 2, (uint16_t)(hlen - l3 + payload));
-		f[l3 + 6] &= IPV4_DF;		/* DF or nothing: no fragment */
+		f[l3 + 6] &= IPV4_DF >> 8;	/* DF or nothing: no fragment */
 		f[l3 + 7] = 0;
 		f[l3 + 9] = 6;
 	}
@@ -205,7 +200,7 @@ build_superframe(struct fuzz_rd *r, uint8_t *b)
 	f[l4 + 12] = (uint8_t)((5 + tcpopt / 4) << 4);
 	/* Mostly a plain data segment, which GRO may merge. */
 	f[l4 + 13] = flags & 0x80 ? flags :
-	    (uint8_t)((flags & TCP_PSH) | TCP_ACK);
+	    (uint8_t)((flags & TCP_FLAG_PSH) | TCP_FLAG_ACK);
 	for (size_t i = 0; i < payload; i++) {
 		seed ^= seed << 13;
 		seed ^= seed >> 17;
@@ -271,9 +266,9 @@ check_segment(const uint8_t *f, const struct tcp_at *t,
 		FUZZ_CHECK(be16_get(s + t->l3 + 4) ==
 		    (uint16_t)(be16_get(f + t->l3 + 4) + i));
 	if (i + 1 < total)
-		flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
+		flags &= (uint8_t)~(TCP_FLAG_FIN | TCP_FLAG_PSH);
 	if (i > 0)
-		flags &= (uint8_t)~TCP_CWR;
+		flags &= (uint8_t)~TCP_FLAG_CWR;
 	FUZZ_CHECK(s[t->l4 + 13] == flags);
 	FUZZ_CHECK(memcmp(s + hlen, f + hlen + i * h->gso_size, want) == 0);
 }
@@ -420,7 +415,7 @@ check_same_segment(uint8_t *s, size_t len, const uint8_t *o, size_t olen)
 	memcpy(copy + t.l4 + 16, s + t.l4 + 16, 2);
 	if (!t.v6) {
 		memcpy(copy + t.l3 + 10, s + t.l3 + 10, 2);
-		if (o[t.l3 + 6] & IPV4_DF)
+		if (o[t.l3 + 6] & IPV4_DF >> 8)
 			memcpy(copy + t.l3 + 4, s + t.l3 + 4, 2);
 	}
 	FUZZ_CHECK(memcmp(copy, s, len) == 0);
