@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "key.h"
 #include "wire.h"
 
 #define CONFIG_MAX_SIZE	(1024 * 1024)	/* a runaway file, not a config */
@@ -68,6 +69,8 @@ enum field_id {
 	F_PMTU_ICMP,
 	F_OFFLOAD,
 	F_WORKERS,
+	F_PRIVATE_KEY_FILE,
+	F_PUBLIC_KEY,
 	F__COUNT
 };
 
@@ -79,6 +82,9 @@ enum field_id {
 #define AT_ENC		0x4
 
 #define PSK_MAX		(sizeof(((struct encryption_params *)0)->psk) - 1)
+/* Shorter passphrases are worth a warning: they fall to offline guessing
+ * from one recorded handshake. */
+#define PSK_WEAK	16
 
 struct field {
 	const char	*name;
@@ -126,6 +132,7 @@ struct loadctx {
 	struct encblock	 eb;
 	struct wpeer	*peers;
 	size_t		 npeers, peercap;
+	uid_t		 key_owner;	/* of private_key_file */
 };
 
 /* libconfuse callbacks carry no user pointer, hence this; config_load()
@@ -528,6 +535,91 @@ out:
 	return rc;
 }
 
+/* The host's X25519 private key: a file as `umask 077; ovtunctl genkey
+ * >FILE` writes it. Not a symlink, nobody else may read it; its owner is
+ * checked once user is known (finish). */
+static int
+parse_private_key_file(cfg_t *cfg, const struct field *f, const char *s,
+    void *base)
+{
+	struct config *conf = base;
+	char buf[KEY_B64_LEN + 8];
+	struct stat st;
+	ssize_t n = -1;
+	int fd, rc = -1;
+
+	if (parse_path(cfg, f, s, base) == -1)
+		return -1;
+	if ((fd = open(s, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
+	    O_NOFOLLOW)) == -1) {
+		cfg_error(cfg, "%s: %s '%s'%s%s", f->name, errno == ELOOP ?
+		    "refusing the symbolic link" : "cannot open", s,
+		    errno == ELOOP ? "; name the file itself" : ": ",
+		    errno == ELOOP ? "" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		cfg_error(cfg, "%s: cannot stat '%s': %s", f->name, s,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cfg_error(cfg, "%s: '%s' is not a regular file", f->name, s);
+		goto out;
+	}
+	if (st.st_mode & 07177) {
+		cfg_error(cfg, "%s: '%s' has mode %04o: it holds the host's "
+		    "private key, make it 0600 or 0400 (chmod 600 '%s')",
+		    f->name, s, (unsigned)(st.st_mode & 07777), s);
+		goto out;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) == -1 && errno == EINTR)
+		;
+	if (n == -1) {
+		cfg_error(cfg, "%s: cannot read '%s': %s", f->name, s,
+		    strerror(errno));
+		goto out;
+	}
+	if (sodium_init() < 0 ||
+	    (conf->private_key = sodium_malloc(KEY_LEN)) == NULL) {
+		cfg_error(cfg, "%s: out of locked memory", f->name);
+		goto out;
+	}
+	if (key_from_base64(conf->private_key, buf, (size_t)n) == -1) {
+		cfg_error(cfg, "%s: '%s' does not hold a private key (44 "
+		    "characters of base64; make one with: umask 077; "
+		    "ovtunctl genkey >'%s')", f->name, s, s);
+		goto out;
+	}
+	key_public(conf->public_key, conf->private_key);
+	cur->key_owner = st.st_uid;
+	rc = 0;
+out:
+	sodium_memzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+static int
+parse_public_key(cfg_t *cfg, const struct field *f, const char *s,
+    void *base)
+{
+	struct peer_config *pc = base;
+
+	if (key_from_base64(pc->public_key, s, strlen(s)) == -1) {
+		cfg_error(cfg, "%s: '%s' is not a public key (44 characters of "
+		    "base64, as `ovtunctl pubkey` prints it)", f->name, s);
+		return -1;
+	}
+	if (key_low_order(pc->public_key)) {
+		cfg_error(cfg, "%s: '%s' is a low-order point, which any key "
+		    "agrees with: not a real peer's key", f->name, s);
+		return -1;
+	}
+	pc->has_public_key = true;
+	return 0;
+}
+
 static bool
 parse_yesno(const char *s, bool *out)
 {
@@ -632,6 +724,10 @@ static const struct field fields[F__COUNT] = {
 	[F_USER] =	{ "user", AT_TOP, parse_user, CONF(user) },
 	[F_CONTROL_GROUP] = { "control_group", AT_TOP, parse_group,
 			    CONF(control_group) },
+	[F_PRIVATE_KEY_FILE] = { "private_key_file", AT_TOP,
+			    parse_private_key_file, CONF(private_key_file) },
+	[F_PUBLIC_KEY] = { "public_key", AT_PEER, parse_public_key,
+			    PEER(public_key) },
 	[F_PSK] =	{ "psk", AT_ENC, parse_psk, ENC(psk) },
 	[F_PSK_FILE] =	{ "psk_file", AT_ENC, parse_psk_file, ENC(psk) },
 	[F_CIPHER] =	{ "cipher", AT_ENC, parse_cipher, ENC(cipher),
@@ -749,6 +845,20 @@ on_value(cfg_t *cfg, cfg_opt_t *opt)
 	return set_value(cfg, opt, &lv);
 }
 
+/* What an encryption block holds before its values: also a key-mode
+ * peer's encryption when there is no block at all. */
+static void
+enc_defaults(struct encryption_params *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->enabled = true;
+	e->cipher = CIPHER_CHACHA20_POLY1305;
+	e->transport = ESP_TRANSPORT_IP;
+	e->rekey_after = CONFIG_DEFAULT_REKEY;
+	e->replay_window = CONFIG_DEFAULT_REPLAY_WINDOW;
+	e->handshake_port = CONFIG_DEFAULT_HANDSHAKE_PORT;
+}
+
 /* A level's encryption block starts with its first value, or else at its
  * closing brace: line is where. A block replaces the top-level one as a
  * whole, so what it leaves out takes the defaults. */
@@ -763,13 +873,7 @@ enc_open(const struct level *lv, int line)
 	if (lv->eb->line != 0)
 		return 0;
 	lv->eb->line = line;
-	memset(e, 0, sizeof(*e));
-	e->enabled = true;
-	e->cipher = CIPHER_CHACHA20_POLY1305;
-	e->transport = ESP_TRANSPORT_IP;
-	e->rekey_after = CONFIG_DEFAULT_REKEY;
-	e->replay_window = CONFIG_DEFAULT_REPLAY_WINDOW;
-	e->handshake_port = CONFIG_DEFAULT_HANDSHAKE_PORT;
+	enc_defaults(e);
 	return 0;
 }
 
@@ -825,11 +929,7 @@ on_enc(cfg_t *cfg, cfg_opt_t *opt)
 	if (enc_open(&lv, cfg->line) == -1)
 		return -1;
 	lv.eb->closed = true;
-	if (exclusive(lv.line, F_PSK, F_PSK_FILE) == -1)
-		return -1;
-	if (lv.line[F_PSK] == 0 && lv.line[F_PSK_FILE] == 0)
-		return fail(lv.eb->line, "encryption needs psk or psk_file");
-	return 0;
+	return exclusive(lv.line, F_PSK, F_PSK_FILE);
 }
 
 /* Runs at a peer's closing brace, cfg being the root. */
@@ -1088,42 +1188,124 @@ check_peer(struct loadctx *ctx, const struct level *top, size_t i)
 	return 0;
 }
 
+/* The line of field f of a peer's encryption, in its own block or the
+ * top's, or the block's own line if f is not set (F__COUNT: never). */
+static int
+enc_line(const struct loadctx *ctx, const struct wpeer *p, enum field_id f)
+{
+	const int *line = p->eb.line != 0 ? p->line : ctx->line;
+	int block = p->eb.line != 0 ? p->eb.line : ctx->eb.line;
+
+	if (f == F_PSK && line[F_PSK] == 0)
+		f = F_PSK_FILE;
+	return f < F__COUNT && line[f] != 0 ? line[f] : block;
+}
+
+/* A passphrase under PSK_WEAK bytes is legal but worth a warning, once,
+ * at -t and at start. */
+static void
+note_weak_psk(struct loadctx *ctx, const struct encryption_params *e,
+    int line)
+{
+	if (!e->enabled || e->psk[0] == '\0' || strlen(e->psk) >= PSK_WEAK ||
+	    ctx->conf->warning[0] != '\0')
+		return;
+	snprintf(ctx->conf->warning, sizeof(ctx->conf->warning), "%s:%d: the "
+	    "psk is shorter than %d bytes: anyone who records one handshake "
+	    "can guess it offline; use `ovtunctl genpsk`, or key pairs",
+	    ctx->path, line, PSK_WEAK);
+}
+
+/* Key mode: a peer named by its public key, which must be a key of its
+ * own; we need a private key to go with it. */
+static int
+check_public_key(struct loadctx *ctx, size_t i)
+{
+	struct wpeer *p = &ctx->peers[i];
+	int line = p->line[F_PUBLIC_KEY];
+
+	if (!p->pc.has_public_key)
+		return 0;
+	if (ctx->conf->private_key == NULL)
+		return fail(line, "peer '%s' has a public_key but there is no "
+		    "private_key_file (make one with: umask 077; ovtunctl "
+		    "genkey >/etc/ovtund/private.key)", p->pc.name);
+	if (sodium_memcmp(p->pc.public_key, ctx->conf->public_key,
+	    KEY_LEN) == 0)
+		return fail(line, "public_key of peer '%s' is this host's own "
+		    "(the one of private_key_file)", p->pc.name);
+	for (size_t j = 0; j < i; j++)
+		if (ctx->peers[j].pc.has_public_key &&
+		    memcmp(ctx->peers[j].pc.public_key, p->pc.public_key,
+		    KEY_LEN) == 0)
+			return fail(line, "public_key is already peer '%s''s "
+			    "(line %d)", ctx->peers[j].pc.name,
+			    ctx->peers[j].pc.line);
+	memcpy(p->pc.local_public_key, ctx->conf->public_key, KEY_LEN);
+	return 0;
+}
+
 /*
- * A peer without a block of its own takes the top-level one (disabled
- * when there is none). The daemon listens for key exchanges on a single
- * port (per family), so every encrypted peer must use the same
+ * A peer without a block of its own takes the top-level one, or else is
+ * encrypted with the defaults when it has a public key (key mode). It
+ * then needs a key: a psk, or the pair of keys; with both, the psk is a
+ * second factor. The daemon listens for key exchanges on a single port
+ * (per family), so every encrypted peer must use the same
  * handshake_port. Unencrypted peers do not count.
  */
 static int
 peer_encryption(struct loadctx *ctx)
 {
-	const struct wpeer *first = NULL, *p;
+	const struct wpeer *first = NULL;
+	struct wpeer *p;
 	size_t i;
-	int line;
 
 	for (i = 0; i < ctx->npeers; i++) {
 		p = &ctx->peers[i];
-		if (p->eb.line == 0)
-			ctx->peers[i].pc.enc = ctx->conf->enc;
+		if (check_public_key(ctx, i) == -1)
+			return -1;
+		if (p->eb.line == 0 && ctx->eb.line != 0)
+			p->pc.enc = ctx->conf->enc;
+		else if (p->eb.line == 0 && p->pc.has_public_key)
+			enc_defaults(&p->pc.enc);
 		if (!p->pc.enc.enabled)
 			continue;
+		if (p->pc.enc.psk[0] == '\0' && !p->pc.has_public_key)
+			return fail(enc_line(ctx, p, F__COUNT), "encryption "
+			    "needs psk or psk_file, or key pairs (peer '%s' "
+			    "has no public_key)", p->pc.name);
+		note_weak_psk(ctx, &p->pc.enc, enc_line(ctx, p, F_PSK));
 		if (first == NULL)
 			first = p;
 		if (p->pc.enc.handshake_port == first->pc.enc.handshake_port)
 			continue;
-		if (p->eb.line != 0)
-			line = p->line[F_HANDSHAKE_PORT] ?
-			    p->line[F_HANDSHAKE_PORT] : p->eb.line;
-		else
-			line = ctx->line[F_HANDSHAKE_PORT] ?
-			    ctx->line[F_HANDSHAKE_PORT] : ctx->eb.line;
-		return fail(line, "peer '%s' would use handshake_port %u but "
-		    "peer '%s' (line %d) uses %u: all encrypted peers must "
-		    "use one", p->pc.name, p->pc.enc.handshake_port,
-		    first->pc.name, first->pc.line,
+		return fail(enc_line(ctx, p, F_HANDSHAKE_PORT), "peer '%s' "
+		    "would use handshake_port %u but peer '%s' (line %d) uses "
+		    "%u: all encrypted peers must use one", p->pc.name,
+		    p->pc.enc.handshake_port, first->pc.name, first->pc.line,
 		    first->pc.enc.handshake_port);
 	}
 	return 0;
+}
+
+/* The private key's file must belong to root or to the user the daemon
+ * runs as (who reads it again on a reload). */
+static int
+check_key_owner(struct loadctx *ctx)
+{
+	const struct config *conf = ctx->conf;
+	const struct passwd *pw;
+
+	if (conf->private_key == NULL || ctx->key_owner == 0)
+		return 0;
+	if (conf->user[0] != '\0' && (pw = getpwnam(conf->user)) != NULL &&
+	    pw->pw_uid == ctx->key_owner)
+		return 0;
+	return fail(ctx->line[F_PRIVATE_KEY_FILE], "private_key_file: '%s' "
+	    "belongs to uid %u: it must belong to root%s%s (chown root '%s')",
+	    conf->private_key_file, (unsigned)ctx->key_owner,
+	    conf->user[0] ? " or to user " : "", conf->user,
+	    conf->private_key_file);
 }
 
 /* Checks across options, once the whole file is read. No peer at all is
@@ -1152,6 +1334,15 @@ finish(struct loadctx *ctx)
 		if (check_peer(ctx, &top, i) == -1)
 			return -1;
 	}
+	if (check_key_owner(ctx) == -1)
+		return -1;
+	if (conf->enc.enabled && conf->enc.psk[0] == '\0' &&
+	    conf->private_key == NULL)
+		return fail(ctx->eb.line, "encryption needs psk or psk_file, "
+		    "or key pairs (private_key_file and the peers' "
+		    "public_key)");
+	note_weak_psk(ctx, &conf->enc, ctx->line[F_PSK] ? ctx->line[F_PSK] :
+	    ctx->line[F_PSK_FILE]);
 	if (peer_encryption(ctx) == -1)
 		return -1;
 	if (ctx->npeers == 0)
@@ -1230,6 +1421,7 @@ config_free(struct config *conf)
 		sodium_memzero(conf->peers,
 		    conf->n_peers * sizeof(*conf->peers));
 	free(conf->peers);
+	sodium_free(conf->private_key);
 	sodium_memzero(conf, sizeof(*conf));
 	free(conf);
 }

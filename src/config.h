@@ -85,6 +85,12 @@ struct pmtu_params {
 struct peer_config {
 	char			name[64];
 	struct ovt_addr		remote;
+	/* Key mode: the peer's X25519 public key, and ours (from the top
+	 * level's private_key_file), so that a peer compares equal across a
+	 * reload only with the same pair of keys. */
+	bool			has_public_key;
+	uint8_t			public_key[32];
+	uint8_t			local_public_key[32];
 	struct tunnel_params	tun;
 	struct encryption_params enc;	/* effective: own block or inherited */
 	struct pmtu_params	pmtu;	/* the top level's */
@@ -105,6 +111,12 @@ struct config {
 	unsigned		mac_aging;	/* seconds */
 	unsigned		mac_table_size;
 	struct encryption_params enc;		/* the top-level block */
+	char			private_key_file[4096];	/* "" = none */
+	uint8_t			*private_key;	/* sodium_malloc'd, or NULL */
+	uint8_t			public_key[32];	/* of private_key */
+	/* The first thing worth a warning that is not an error, as
+	 * "FILE:LINE: ...", or "" (a short passphrase). */
+	char			warning[512];
 	char			keylog[4096];	/* "" = off (debugging aid) */
 	bool			offload;	/* TSO/GRO with the TAP (default) */
 	unsigned		workers;	/* data path threads; 0: auto */

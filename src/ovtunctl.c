@@ -1,5 +1,9 @@
 /* ovtunctl: sends one command to ovtund's control socket and prints the
- * answer. The daemon does the formatting; this stays a thin pipe. */
+ * answer. The daemon does the formatting; this stays a thin pipe. The key
+ * commands (genkey, pubkey, genpsk) run here alone, as WireGuard's `wg`
+ * ones do. */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -10,8 +14,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "config.h"
 #include "ctl-proto.h"
+#include "key.h"
 
 #define CTL_TIMEOUT_SEC	10
 
@@ -26,6 +33,88 @@ usage(FILE *out)
 	for (size_t i = 0; i < CTL_N_VERBS; i++)
 		fprintf(out, "  %-8s %s\n", ctl_verbs[i].name,
 		    ctl_verbs[i].help);
+	fprintf(out, "key commands (no daemon needed):\n"
+	    "  genkey   print a new private key\n"
+	    "  pubkey   read a private key on stdin, print its public key\n"
+	    "  genpsk   print a new pre-shared key\n");
+}
+
+/* A key on stdout, warning when it lands in a file others may read. */
+static int
+print_key(const uint8_t key[KEY_LEN], bool secret)
+{
+	char b64[KEY_B64_LEN + 1];
+	struct stat st;
+
+	if (secret && fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_mode & 077) != 0)
+		fprintf(stderr, "ovtunctl: warning: writing a secret key to a "
+		    "file group or others may read (umask 077 first)\n");
+	key_to_base64(b64, key);
+	printf("%s\n", b64);
+	sodium_memzero(b64, sizeof(b64));
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+}
+
+/* genkey and genpsk: 32 bytes from libsodium's RNG. */
+static int
+generate(void)
+{
+	uint8_t *key = sodium_malloc(KEY_LEN);
+	int ret;
+
+	if (key == NULL) {
+		fprintf(stderr, "ovtunctl: out of locked memory\n");
+		return 1;
+	}
+	randombytes_buf(key, KEY_LEN);
+	ret = print_key(key, true);
+	sodium_free(key);
+	return ret;
+}
+
+/* pubkey: a private key on stdin, its public key on stdout. */
+static int
+pubkey(void)
+{
+	uint8_t *priv = sodium_malloc(KEY_LEN), pub[KEY_LEN];
+	char buf[KEY_B64_LEN + 8];
+	size_t len = 0;
+	ssize_t n;
+	int ret = 1;
+
+	if (priv == NULL) {
+		fprintf(stderr, "ovtunctl: out of locked memory\n");
+		return 1;
+	}
+	while (len < sizeof(buf) && ((n = read(STDIN_FILENO, buf + len,
+	    sizeof(buf) - len)) > 0 || (n == -1 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	if (key_from_base64(priv, buf, len) == -1) {
+		fprintf(stderr, "ovtunctl: pubkey: stdin does not hold a "
+		    "private key (44 characters of base64, as genkey prints "
+		    "it)\n");
+	} else {
+		key_public(pub, priv);
+		ret = print_key(pub, false);
+	}
+	sodium_memzero(buf, sizeof(buf));
+	sodium_free(priv);
+	return ret;
+}
+
+/* The commands that need no daemon; -1 if name is not one. */
+static int
+key_command(const char *name)
+{
+	if (strcmp(name, "genkey") != 0 && strcmp(name, "genpsk") != 0 &&
+	    strcmp(name, "pubkey") != 0)
+		return -1;
+	if (sodium_init() < 0) {
+		fprintf(stderr, "ovtunctl: libsodium failed to initialize\n");
+		return 1;
+	}
+	return strcmp(name, "pubkey") == 0 ? pubkey() : generate();
 }
 
 static const struct ctl_verb *
@@ -145,7 +234,7 @@ main(int argc, char **argv)
 	const char *path = CONFIG_DEFAULT_CONTROL;
 	const struct ctl_verb *verb;
 	uint32_t flags = 0;
-	int ch;
+	int ch, ret;
 
 	/* A daemon that refuses us closes the socket: say so, not die. */
 	signal(SIGPIPE, SIG_IGN);
@@ -169,6 +258,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (argc - optind == 1 && (ret = key_command(argv[optind])) >= 0)
+		return ret;
 	if ((verb = verb_find(argv[optind])) == NULL) {
 		fprintf(stderr, "ovtunctl: unknown command '%s'\n",
 		    argv[optind]);

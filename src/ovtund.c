@@ -428,6 +428,8 @@ main(int argc, char **argv)
 		log_err("%s", err);
 		return 1;
 	}
+	if (d.cfg->warning[0] != '\0')
+		log_warn("%s", d.cfg->warning);
 	if (o.check_only) {
 		printf("%s: ok\n", o.config);
 		config_free(d.cfg);

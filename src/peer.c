@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "esp.h"
+#include "key.h"
 #include "log.h"
 #include "peer.h"
 #include "session.h"
@@ -245,6 +246,21 @@ session_context(const struct peer_config *pc, char *buf, size_t len)
 	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }
 
+/* The 32-byte PSK of a passphrase: none (zeros, key mode without one) is
+ * WireGuard's default; a key as `ovtunctl genpsk` prints it is used as it
+ * is; anything else is stretched with Argon2id, which is slow on purpose. */
+static int
+psk_key(uint8_t psk[HS_KEY_LEN], const char *passphrase)
+{
+	if (passphrase[0] == '\0') {
+		sodium_memzero(psk, HS_KEY_LEN);
+		return 0;
+	}
+	if (key_from_base64(psk, passphrase, strlen(passphrase)) == 0)
+		return 0;
+	return hs_psk_derive(psk, passphrase);
+}
+
 int
 peer_table_start_sessions(struct peer_table *t, const struct peer_table *live,
     const struct config *cfg, const struct session_gate *gate, char *err,
@@ -253,28 +269,35 @@ peer_table_start_sessions(struct peer_table *t, const struct peer_table *live,
 	struct hs_env env = { env_random, env_realtime_ns, env_spi_in_use,
 	    (void *)live };
 	uint8_t *psk = sodium_malloc(HS_KEY_LEN);
+	struct hs_static *st = sodium_malloc(sizeof(*st));
 	const char *derived_from = NULL;
 	char ctx[128];
 
-	if (psk == NULL) {
+	if (psk == NULL || st == NULL) {
+		sodium_free(psk);
+		sodium_free(st);
 		snprintf(err, errlen, "out of locked memory for keys");
 		return -1;
 	}
+	if (cfg->private_key != NULL)
+		memcpy(st->local_private, cfg->private_key, HS_KEY_LEN);
 	for (size_t i = 0; i < t->n; i++) {
 		struct peer *p = &t->peers[i];
 
 		if (!p->cfg.enc.enabled || p->session != NULL)
 			continue;
-		/* Argon2id is slow on purpose: derive once per passphrase. */
+		/* Derive once per passphrase. */
 		if (derived_from == NULL ||
 		    strcmp(derived_from, p->cfg.enc.psk) != 0) {
-			if (hs_psk_derive(psk, p->cfg.enc.psk) < 0)
+			if (psk_key(psk, p->cfg.enc.psk) < 0)
 				break;
 			derived_from = p->cfg.enc.psk;
 		}
 		if (route_lookup(&cfg->local, &p->cfg.remote, &p->src) < 0)
 			p->src = cfg->local;
-		p->session = session_new(&p->cfg.enc, psk, ctx,
+		memcpy(st->peer_public, p->cfg.public_key, HS_KEY_LEN);
+		p->session = session_new(&p->cfg.enc, psk,
+		    p->cfg.has_public_key ? st : NULL, ctx,
 		    session_context(&p->cfg, ctx, sizeof(ctx)), &env);
 		if (p->session == NULL)
 			break;
@@ -282,6 +305,7 @@ peer_table_start_sessions(struct peer_table *t, const struct peer_table *live,
 		p->session->gate = gate;
 	}
 	sodium_free(psk);
+	sodium_free(st);
 	for (size_t i = 0; i < t->n; i++) {
 		if (t->peers[i].cfg.enc.enabled &&
 		    t->peers[i].session == NULL) {

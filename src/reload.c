@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "fdb.h"
+#include "log.h"
 #include "ovtund.h"
 #include "underlay.h"
 
@@ -60,6 +61,10 @@ static bool
 same_tunnel(const struct peer_config *a, const struct peer_config *b)
 {
 	return addr_equal(&a->remote, &b->remote) &&
+	    a->has_public_key == b->has_public_key &&
+	    memcmp(a->public_key, b->public_key, sizeof(a->public_key)) == 0 &&
+	    memcmp(a->local_public_key, b->local_public_key,
+	    sizeof(a->local_public_key)) == 0 &&
 	    a->tun.encap == b->tun.encap && a->tun.has_key == b->tun.has_key &&
 	    a->tun.key == b->tun.key && a->tun.port == b->tun.port &&
 	    same_encryption(&a->enc, &b->enc);
@@ -170,6 +175,8 @@ daemon_reload(struct daemon *d, char *msg, size_t msglen)
 
 	if ((next = config_load(d->cfg->path, msg, msglen)) == NULL)
 		return -1;
+	if (next->warning[0] != '\0')
+		log_warn("%s", next->warning);
 	if ((fixed = restart_only_change(d->cfg, next)) != NULL) {
 		snprintf(msg, msglen, "%s changed: restart ovtund to apply it",
 		    fixed);

@@ -59,7 +59,8 @@ sa_clear(struct session_sa *ss)
 
 struct session *
 session_new(const struct encryption_params *enc, const uint8_t psk[HS_KEY_LEN],
-    const void *ctx, size_t ctx_len, const struct hs_env *env)
+    const struct hs_static *st, const void *ctx, size_t ctx_len,
+    const struct hs_env *env)
 {
 	struct session *s = calloc(1, sizeof(*s));
 
@@ -69,7 +70,7 @@ session_new(const struct encryption_params *enc, const uint8_t psk[HS_KEY_LEN],
 		free(s);
 		return NULL;
 	}
-	if ((s->hs = hs_peer_new(psk, NULL, ctx, ctx_len, env)) == NULL) {
+	if ((s->hs = hs_peer_new(psk, st, ctx, ctx_len, env)) == NULL) {
 		pthread_mutex_destroy(&s->queue_lock);
 		free(s);
 		return NULL;

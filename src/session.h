@@ -104,11 +104,12 @@ struct session_out {
 	unsigned	n_new_sas;
 };
 
-/* psk is the derived 32-byte key; ctx binds what both ends must agree on.
- * NULL on failure. */
+/* psk is the derived 32-byte key (zeros: none, with keys); st the static
+ * keys of key mode, or NULL; ctx binds what both ends must agree on. NULL
+ * on failure. */
 struct session	*session_new(const struct encryption_params *,
-		    const uint8_t psk[HS_KEY_LEN], const void *ctx,
-		    size_t ctx_len, const struct hs_env *);
+		    const uint8_t psk[HS_KEY_LEN], const struct hs_static *st,
+		    const void *ctx, size_t ctx_len, const struct hs_env *);
 void		 session_free(struct session *);
 
 /* Workers. */

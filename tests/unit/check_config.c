@@ -940,6 +940,217 @@ START_TEST(test_small_err_buffer)
 }
 END_TEST
 
+/* RFC 7748 section 6.1's key pairs: Alice is us, Bob a peer. */
+#define ALICE_PRIV	"dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo="
+#define ALICE_PUB	"hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
+#define BOB_PUB		"3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08="
+/* A point of order 8 (from the Curve25519 small-subgroup list). */
+#define LOW_ORDER	"4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA="
+
+/* A config with private_key_file = pskfile (line 1) and then more. */
+static const char *
+key_conf(const char *more)
+{
+	static char text[4200];
+
+	snprintf(text, sizeof(text), "private_key_file = \"%s\"\n%s", pskfile,
+	    more);
+	return text;
+}
+
+static void
+assert_key_fails(const char *text, int line, const char *phrase)
+{
+	assert_fails(write_conf(text, strlen(text)), line, phrase);
+	unlink(tmpconf);
+}
+
+START_TEST(test_keys)
+{
+	uint8_t alice_pub[32], bob_pub[32];
+	size_t n;
+	struct config *c;
+
+	sodium_base642bin(alice_pub, 32, ALICE_PUB, 44, NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL);
+	sodium_base642bin(bob_pub, 32, BOB_PUB, 44, NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL);
+
+	/* No encryption block: a peer with a public key is encrypted with
+	 * the defaults and no psk. */
+	write_psk(ALICE_PRIV "\n", 45, 0600);
+	c = load_text(key_conf("peer bob {\n remote = 10.0.0.2\n"
+	    " public_key = \"" BOB_PUB "\"\n}\npeer plain {\n"
+	    " remote = 10.0.0.3\n}\n"));
+	ck_assert_ptr_nonnull(c->private_key);
+	ck_assert_str_eq(c->private_key_file, pskfile);
+	ck_assert_mem_eq(c->public_key, alice_pub, 32);
+	ck_assert(c->peers[0].has_public_key);
+	ck_assert_mem_eq(c->peers[0].public_key, bob_pub, 32);
+	ck_assert_mem_eq(c->peers[0].local_public_key, alice_pub, 32);
+	assert_enc(&c->peers[0].enc, "", CIPHER_CHACHA20_POLY1305,
+	    ESP_TRANSPORT_IP, 3600, 1024, 4797);
+	ck_assert(!c->peers[1].enc.enabled);
+	ck_assert_str_eq(c->warning, "");
+	config_free(c);
+
+	/* An encryption block with no psk; 0400, no newline. */
+	unlink(pskfile);
+	write_psk(ALICE_PRIV, 44, 0400);
+	c = load_text(key_conf("encryption {\n cipher = chacha20-poly1305\n"
+	    " transport = udp\n}\npeer bob {\n remote = 10.0.0.2\n"
+	    " public_key = \"" BOB_PUB "\"\n}\n"));
+	assert_enc(&c->peers[0].enc, "", CIPHER_CHACHA20_POLY1305,
+	    ESP_TRANSPORT_UDP, 3600, 1024, 4797);
+	config_free(c);
+
+	/* A psk per pair, on top of the keys. */
+	c = load_text(key_conf("peer bob {\n remote = 10.0.0.2\n"
+	    " public_key = \"" BOB_PUB "\"\n encryption { psk = "
+	    "\"pairwise secret of 32 bytes....\" }\n}\n"));
+	ck_assert_str_eq(c->peers[0].enc.psk,
+	    "pairwise secret of 32 bytes....");
+	config_free(c);
+
+	/* Owned by the user the daemon runs as. */
+	ck_assert_int_eq(chown(pskfile, 65534, 65534), 0);
+	c = load_text(key_conf("user = nobody\n"));
+	ck_assert_ptr_nonnull(c->private_key);
+	config_free(c);
+	unlink(pskfile);
+}
+END_TEST
+
+START_TEST(test_weak_psk_warning)
+{
+	struct config *c;
+	char want[200];
+
+	/* The seed's PSK-only mode keeps working, with a warning. */
+	c = load_text("\nencryption {\n psk = \"test123\"\n}\n"
+	    "peer a {\n remote = 10.0.0.2\n}\n");
+	ck_assert_str_eq(c->peers[0].enc.psk, "test123");
+	snprintf(want, sizeof(want), "%s:3: the psk is shorter than 16 "
+	    "bytes", tmpconf);
+	ck_assert_msg(strncmp(c->warning, want, strlen(want)) == 0, "%s",
+	    c->warning);
+	config_free(c);
+
+	c = load_text("peer a {\n remote = 10.0.0.2\n encryption {\n"
+	    "  psk = x\n }\n}\n");
+	snprintf(want, sizeof(want), "%s:4: the psk is shorter", tmpconf);
+	ck_assert_msg(strncmp(c->warning, want, strlen(want)) == 0, "%s",
+	    c->warning);
+	config_free(c);
+
+	c = load_text("encryption {\n psk = \"sixteen bytes...\"\n}\n");
+	ck_assert_str_eq(c->warning, "");
+	config_free(c);
+}
+END_TEST
+
+static const struct key_bad {
+	const char	*file;		/* private_key_file's contents */
+	mode_t		 mode;
+	const char	*more;		/* the config after line 1 */
+	int		 line;
+	const char	*phrase;
+} key_bad[] = {
+	{ ALICE_PRIV, 0640, "", 1, "has mode 0640: it holds the host's "
+	    "private key, make it 0600 or 0400 (chmod 600 '" },
+	{ ALICE_PRIV, 0604, "", 1, "has mode 0604" },
+	{ ALICE_PRIV, 0700, "", 1, "has mode 0700" },
+	{ ALICE_PRIV, 04600, "", 1, "has mode 4600" },
+	{ "", 0600, "", 1, "does not hold a private key (44 characters of "
+	    "base64; make one with: umask 077; ovtunctl genkey >'" },
+	{ "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo", 0600, "", 1,
+	    "does not hold a private key" },
+	{ "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LC==", 0600, "", 1,
+	    "does not hold a private key" },
+	{ ALICE_PRIV "\nmore", 0600, "", 1, "does not hold a private key" },
+	{ ALICE_PRIV, 0600, "peer bob {\n remote = 10.0.0.2\n"
+	    " public_key = \"abc\"\n}\n", 4, "public_key: 'abc' is not a "
+	    "public key (44 characters of base64" },
+	{ ALICE_PRIV, 0600, "peer bob {\n remote = 10.0.0.2\n"
+	    " public_key = \"" BOB_PUB "=\"\n}\n", 4, "is not a public key" },
+	{ ALICE_PRIV, 0600, "peer bob {\n remote = 10.0.0.2\n"
+	    " public_key = \"" LOW_ORDER "\"\n}\n", 4, "is a low-order point" },
+	{ ALICE_PRIV, 0600, "peer bob {\n remote = 10.0.0.2\n"
+	    " public_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n"
+	    "}\n", 4, "is a low-order point" },
+	{ ALICE_PRIV, 0600, "peer self {\n remote = 10.0.0.2\n"
+	    " public_key = \"" ALICE_PUB "\"\n}\n", 4, "public_key of peer "
+	    "'self' is this host's own" },
+	{ ALICE_PRIV, 0600, "peer bob {\n remote = 10.0.0.2\n"
+	    " public_key = \"" BOB_PUB "\"\n}\npeer bob2 {\n"
+	    " remote = 10.0.0.3\n public_key = \"" BOB_PUB "\"\n}\n", 8,
+	    "public_key is already peer 'bob''s (line 2)" },
+	/* Keys for some peers only: the others still need a psk. */
+	{ ALICE_PRIV, 0600, "encryption {\n transport = udp\n}\n"
+	    "peer bob {\n remote = 10.0.0.2\n public_key = \"" BOB_PUB "\"\n"
+	    "}\npeer carol {\n remote = 10.0.0.3\n}\n", 2, "encryption needs "
+	    "psk or psk_file, or key pairs (peer 'carol' has no public_key)" },
+	{ ALICE_PRIV, 0600, "peer carol {\n remote = 10.0.0.3\n"
+	    " encryption {\n  transport = udp\n }\n}\n", 4, "encryption needs "
+	    "psk or psk_file, or key pairs" },
+};
+
+START_TEST(test_keys_bad)
+{
+	const struct key_bad *b = &key_bad[_i];
+	char phrase[300];
+
+	write_psk(b->file, strlen(b->file), b->mode);
+	snprintf(phrase, sizeof(phrase), "%s%s", b->line == 1 ?
+	    "private_key_file: '" : "", b->line == 1 ? pskfile : "");
+	assert_key_fails(key_conf(b->more), b->line, phrase);
+	assert_key_fails(key_conf(b->more), b->line, b->phrase);
+	unlink(pskfile);
+}
+END_TEST
+
+START_TEST(test_keys_bad_more)
+{
+	char text[4200];
+
+	/* A public key needs a private key. */
+	assert_key_fails("peer bob {\n remote = 10.0.0.2\n public_key = \""
+	    BOB_PUB "\"\n}\n", 3, "peer 'bob' has a public_key but there is "
+	    "no private_key_file (make one with: umask 077; ovtunctl genkey "
+	    ">/etc/ovtund/private.key)");
+	/* Without keys, a block still needs a psk. */
+	assert_key_fails("encryption {\n transport = udp\n}\n", 1,
+	    "encryption needs psk or psk_file, or key pairs");
+	assert_key_fails("private_key_file = \"private.key\"\n", 1,
+	    "private_key_file: 'private.key' is not an absolute path");
+	assert_key_fails("private_key_file = \"/nonexistent/private.key\"\n",
+	    1, "private_key_file: cannot open '/nonexistent/private.key': "
+	    "No such file or directory");
+	assert_key_fails("private_key_file = \"" TEST_DATADIR "\"\n", 1,
+	    "is not a regular file");
+
+	/* A symbolic link, even to a good file. */
+	write_psk(ALICE_PRIV, 44, 0600);
+	snprintf(text, sizeof(text), "%s.link", pskfile);
+	ck_assert_int_eq(symlink(pskfile, text), 0);
+	snprintf(text, sizeof(text), "private_key_file = \"%s.link\"\n",
+	    pskfile);
+	assert_key_fails(text, 1, "refusing the symbolic link");
+	snprintf(text, sizeof(text), "%s.link", pskfile);
+	unlink(text);
+
+	/* Owned by someone else: not root, not user. */
+	ck_assert_int_eq(chown(pskfile, 65534, 65534), 0);
+	snprintf(text, sizeof(text), "private_key_file = \"%s\"\n", pskfile);
+	assert_key_fails(text, 1, "belongs to uid 65534: it must belong to "
+	    "root (chown root '");
+	snprintf(text, sizeof(text), "user = daemon\nprivate_key_file = "
+	    "\"%s\"\n", pskfile);
+	assert_key_fails(text, 2, "it must belong to root or to user daemon");
+	unlink(pskfile);
+}
+END_TEST
+
 START_TEST(test_addr)
 {
 	struct ovt_addr a, b;
@@ -1003,6 +1214,8 @@ config_suite(void)
 	tcase_add_test(tc, test_encryption_per_peer);
 	tcase_add_test(tc, test_aes256gcm);
 	tcase_add_test(tc, test_psk_file);
+	tcase_add_test(tc, test_keys);
+	tcase_add_test(tc, test_weak_psk_warning);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad");
@@ -1014,6 +1227,8 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_psk_file_bad, 0, nitems(psk_bad));
 	tcase_add_test(tc, test_psk_file_bad_more);
 	tcase_add_test(tc, test_psk_too_long);
+	tcase_add_loop_test(tc, test_keys_bad, 0, nitems(key_bad));
+	tcase_add_test(tc, test_keys_bad_more);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("addr");

@@ -128,7 +128,7 @@ side_init(struct side *x, const char *name, uint8_t tag, const uint8_t *k,
 	enc.cipher = CIPHER_CHACHA20_POLY1305;
 	enc.rekey_after = rekey_s;
 	enc.replay_window = 1024;
-	x->s = session_new(&enc, k, CTX, strlen(CTX), &env);
+	x->s = session_new(&enc, k, NULL, CTX, strlen(CTX), &env);
 	ck_assert_ptr_nonnull(x->s);
 	ck_assert_int_eq(x->s->state, SESSION_NEW);
 }
