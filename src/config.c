@@ -46,6 +46,7 @@ enum field_id {
 	F_NETNS,
 	F_ADDRESS,
 	F_BRIDGE,
+	F_MAC,
 	F_LOCAL,
 	F_CONTROL,
 	F_MAC_AGING,
@@ -370,6 +371,36 @@ parse_addr(cfg_t *cfg, const struct field *f, const char *s, void *base)
 	if (addr_parse(s, field_ptr(f, base)) == -1) {
 		cfg_error(cfg, "%s: '%s' is not an IPv4 or IPv6 address",
 		    f->name, s);
+		return -1;
+	}
+	return 0;
+}
+
+/* A unicast Ethernet address, "02:00:5e:10:00:01". */
+static int
+parse_mac(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	uint8_t *mac = field_ptr(f, base);
+	unsigned v[6];
+	char end;
+
+	if (strlen(s) != 17 || strspn(s, "0123456789abcdefABCDEF:") != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2],
+	    &v[3], &v[4], &v[5], &end) != 6) {
+		cfg_error(cfg, "%s: '%s' is not a MAC address such as "
+		    "02:00:5e:10:00:01", f->name, s);
+		return -1;
+	}
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	if (mac[0] & 1) {
+		cfg_error(cfg, "%s: %s is a multicast address; the TAP needs "
+		    "a unicast one (first byte even)", f->name, s);
+		return -1;
+	}
+	if ((mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0) {
+		cfg_error(cfg, "%s: 00:00:00:00:00:00 is not an address",
+		    f->name);
 		return -1;
 	}
 	return 0;
@@ -700,6 +731,7 @@ static const struct field fields[F__COUNT] = {
 	[F_NETNS] =	{ "netns", AT_TOP, parse_netns, CONF(netns) },
 	[F_ADDRESS] =	{ "address", AT_TOP, parse_prefix, CONF(address) },
 	[F_BRIDGE] =	{ "bridge", AT_TOP, parse_ifname, CONF(bridge) },
+	[F_MAC] =	{ "mac", AT_TOP, parse_mac, CONF(mac) },
 	[F_LOCAL] =	{ "local", AT_TOP, parse_addr, CONF(local) },
 	[F_CONTROL] =	{ "control", AT_TOP, parse_path, CONF(control) },
 	[F_MAC_AGING] =	{ "mac_aging", AT_TOP, parse_number, CONF(mac_aging),

@@ -105,6 +105,7 @@ struct config {
 	struct ovt_addr		address;	/* TAP address, family 0 = none */
 	unsigned		prefixlen;
 	char			bridge[IFNAMSIZ];	/* "" = none */
+	uint8_t			mac[6];		/* the TAP's; zero: derived */
 	struct tunnel_params	tun;		/* defaults for every peer */
 	struct ovt_addr		local;		/* family 0: wildcard */
 	char			control[sizeof(((struct sockaddr_un *)0)->sun_path)];

@@ -90,6 +90,14 @@ cmd_peers(struct daemon *d, struct emit *e, uint32_t flags)
 	return 0;
 }
 
+static const char *
+mac_format(const uint8_t *m, char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+	    m[3], m[4], m[5]);
+	return buf;
+}
+
 struct fdb_walk {
 	struct emit	*e;
 	uint64_t	 now;
@@ -100,12 +108,9 @@ emit_fdb_entry(const struct fdb_entry *ent, void *arg)
 {
 	struct fdb_walk *w = arg;
 	char mac[18], abuf[INET6_ADDRSTRLEN];
-	const uint8_t *m = ent->mac;
 
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
-	    m[0], m[1], m[2], m[3], m[4], m[5]);
 	emit_object_begin(w->e, NULL);
-	emit_str(w->e, "mac", mac);
+	emit_str(w->e, "mac", mac_format(ent->mac, mac));
 	emit_str(w->e, "peer", ent->owner ? ent->owner->cfg.name : "local");
 	emit_str(w->e, "remote", ent->owner ? addr_format(
 	    &ent->owner->cfg.remote, abuf, sizeof(abuf)) : "-");
@@ -199,12 +204,14 @@ static int
 cmd_show(struct daemon *d, struct emit *e, uint32_t flags)
 {
 	const struct config *cfg = d->cfg;
-	char abuf[INET6_ADDRSTRLEN], prefix[INET6_ADDRSTRLEN + 8];
+	char abuf[INET6_ADDRSTRLEN], prefix[INET6_ADDRSTRLEN + 8], mac[18];
 
 	emit_object_begin(e, NULL);
 	emit_str(e, "config", cfg->path);
 	emit_str(e, "interface", d->tap.name);
 	emit_u64(e, "ifindex", d->tap.ifindex);
+	emit_str(e, "mac", mac_format(d->tap.mac, mac));
+	emit_bool(e, "mac_stable", d->tap.mac_stable);
 	emit_u64(e, "mtu", d->tap.mtu);
 	emit_str(e, "netns", cfg->netns[0] ? cfg->netns : "-");
 	if (cfg->address.family != 0) {

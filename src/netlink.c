@@ -83,6 +83,17 @@ nl_link_set_mtu(struct mnl_socket *nl, unsigned ifindex, unsigned mtu)
 }
 
 int
+nl_link_set_address(struct mnl_socket *nl, unsigned ifindex,
+    const uint8_t mac[6])
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_link_request(buf, ifindex);
+
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+	return nl_transact(nl, nlh);
+}
+
+int
 nl_link_set_up(struct mnl_socket *nl, unsigned ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];

@@ -12,6 +12,8 @@ struct mnl_socket *nl_open(void);
 void	nl_close(struct mnl_socket *);
 
 int	nl_link_set_mtu(struct mnl_socket *, unsigned ifindex, unsigned mtu);
+int	nl_link_set_address(struct mnl_socket *, unsigned ifindex,
+	    const uint8_t mac[6]);
 int	nl_link_set_up(struct mnl_socket *, unsigned ifindex);
 int	nl_link_set_master(struct mnl_socket *, unsigned ifindex,
 	    unsigned master);

@@ -27,6 +27,8 @@ restart_only_change(const struct config *a, const struct config *b)
 		return "address";
 	if (strcmp(a->bridge, b->bridge) != 0)
 		return "bridge";
+	if (memcmp(a->mac, b->mac, sizeof(a->mac)) != 0)
+		return "mac";
 	if (!addr_equal(&a->local, &b->local))
 		return "local";
 	if (strcmp(a->control, b->control) != 0)

@@ -10,9 +10,11 @@
 #include <linux/if_tun.h>
 #include <libmnl/libmnl.h>
 
+#include "log.h"
 #include "netlink.h"
 #include "offload.h"
 #include "tap.h"
+#include "tapmac.h"
 
 #define NETNS_RUN_DIR	"/var/run/netns"
 
@@ -77,6 +79,33 @@ tap_create(struct tap *tap, const char *name, bool vnet, unsigned queues)
 	return tap->ifindex == 0 ? -errno : 0;
 }
 
+/* Has the kernel announce the TAP's addresses when it comes up: a
+ * gratuitous ARP for IPv4 (arp_notify) and, once duplicate address
+ * detection is done, an unsolicited neighbour advertisement for IPv6
+ * (ndisc_notify), so that neighbours which knew another MAC for them
+ * learn this one at once. In the namespace the thread is in; where IPv6
+ * is off its knob is missing, which is fine. */
+static void
+tap_announce(const struct tap *tap)
+{
+	static const char *const knobs[] = {
+		"/proc/sys/net/ipv4/conf/%s/arp_notify",
+		"/proc/sys/net/ipv6/conf/%s/ndisc_notify",
+	};
+	char path[128];
+	int fd;
+
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		snprintf(path, sizeof(path), knobs[i], tap->name);
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+			continue;
+		if (write(fd, "1", 1) != 1)
+			log_warn("%s: cannot announce the address: %s",
+			    tap->name, strerror(errno));
+		close(fd);
+	}
+}
+
 /* The last steps, address and link up, in the namespace the thread is in:
  * after a move, the netlink socket and the name lookup must live there. */
 static int
@@ -97,6 +126,7 @@ tap_address_and_up(struct tap *tap, const struct config *cfg,
 		return -errno;
 	}
 	ret = 0;
+	tap_announce(tap);
 	if (cfg->address.family != 0) {
 		ret = nl_addr_add(nl, tap->ifindex, &cfg->address,
 		    cfg->prefixlen);
@@ -188,7 +218,11 @@ tap_configure(struct tap *tap, const struct config *cfg, unsigned mtu,
 		snprintf(err, errlen, "netlink: %s", strerror(errno));
 		return -errno;
 	}
-	if ((ret = nl_link_set_mtu(nl, tap->ifindex, mtu)) < 0)
+	if (tap->mac_stable &&
+	    (ret = nl_link_set_address(nl, tap->ifindex, tap->mac)) < 0)
+		snprintf(err, errlen, "%s: setting MAC address: %s", tap->name,
+		    strerror(-ret));
+	else if ((ret = nl_link_set_mtu(nl, tap->ifindex, mtu)) < 0)
 		snprintf(err, errlen, "%s: setting MTU %u: %s", tap->name, mtu,
 		    strerror(-ret));
 	else if (cfg->netns[0] != '\0')
@@ -199,6 +233,23 @@ tap_configure(struct tap *tap, const struct config *cfg, unsigned mtu,
 		ret = tap_address_and_up(tap, cfg, err, errlen);
 	nl_close(nl);
 	return ret;
+}
+
+/* The address the kernel gave the TAP, for ovtunctl show; left as it
+ * is (zero) if it cannot be read. */
+static void
+kernel_mac(const char *name, uint8_t mac[6])
+{
+	struct ifreq ifr;
+	int fd;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0)
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
 }
 
 /* The MTU of the bridge the TAP joins, 0 if unknown. */
@@ -221,6 +272,7 @@ int
 tap_open(struct tap *tap, const struct config *cfg, unsigned mtu,
     unsigned queues, char *err, size_t errlen)
 {
+	char macerr[128];
 	unsigned bmtu;
 	int ret;
 
@@ -235,6 +287,14 @@ tap_open(struct tap *tap, const struct config *cfg, unsigned mtu,
 		    strerror(-ret));
 		tap_close(tap);
 		return ret;
+	}
+	if (tap_mac_for(cfg, tap->mac, macerr, sizeof(macerr)) == 0) {
+		tap->mac_stable = true;
+	} else {
+		kernel_mac(tap->name, tap->mac);
+		log_warn("%s: random MAC address, which changes with every "
+		    "start (set mac = \"...\" to fix one): %s", tap->name,
+		    macerr);
 	}
 	/* A bridge silently drops a frame larger than the port it leaves
 	 * by: a TAP smaller than the bridge would be a black hole for the

@@ -6,6 +6,7 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -18,6 +19,8 @@ struct tap {
 	char		name[IFNAMSIZ];
 	unsigned	mtu;
 	unsigned	ifindex;	/* in the namespace it lives in */
+	uint8_t		mac[6];
+	bool		mac_stable;	/* configured or derived, not random */
 	bool		vnet;		/* frames carry a virtio_net_hdr */
 	bool		tso;		/* ... and may be TCP superframes */
 };

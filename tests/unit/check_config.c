@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "tapmac.h"
 
 #define DATA(name)	TEST_DATADIR "/" name
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -649,6 +650,12 @@ static const struct bad {
 	const char	*phrase;
 } bad[] = {
 	/* syntax and schema */
+	{ "mac = \"01:00:5e:00:00:01\"\n", 1, "is a multicast address" },
+	{ "mac = \"00:00:00:00:00:00\"\n", 1, "is not an address" },
+	{ "mac = \"02:00:5e:00:00\"\n", 1, "is not a MAC address" },
+	{ "mac = \"02:00:5e:00:00:1\"\n", 1, "is not a MAC address" },
+	{ "mac = \"02-00-5e-00-00-01\"\n", 1, "is not a MAC address" },
+	{ "mac = \"02:00:5e:00:00:01x\"\n", 1, "is not a MAC address" },
 	{ "mtu = 1400\nmtu = = 5\n", 2, "unexpected token '='" },
 	{ "mtu = 1400\n\nfoo = 1\n", 3, "no such option 'foo'" },
 	{ "peer a {\n remote = 10.0.0.2\n colour = red\n}\n", 3,
@@ -1181,6 +1188,37 @@ START_TEST(test_addr)
 }
 END_TEST
 
+START_TEST(test_tap_mac)
+{
+	static const char id[] = "0123456789abcdef0123456789abcdef";
+	struct ovt_addr l1, l2, none = { 0 };
+	uint8_t a[6], b[6];
+	struct config *c;
+
+	ck_assert_int_eq(addr_parse("192.0.2.1", &l1), 0);
+	ck_assert_int_eq(addr_parse("192.0.2.2", &l2), 0);
+	tap_mac_derive(id, "ovt0", "", &l1, a);
+	ck_assert_int_eq(a[0] & 3, 2);		/* unicast, local */
+	tap_mac_derive(id, "ovt0", "", &l1, b);
+	ck_assert_mem_eq(a, b, 6);		/* stable */
+	tap_mac_derive(id, "ovt0", "", &l2, b);
+	ck_assert_mem_ne(a, b, 6);
+	tap_mac_derive(id, "ovt1", "", &l1, b);
+	ck_assert_mem_ne(a, b, 6);
+	tap_mac_derive(id, "ovt0", "left", &l1, b);
+	ck_assert_mem_ne(a, b, 6);
+	tap_mac_derive("fedcba9876543210fedcba9876543210", "ovt0", "", &l1, b);
+	ck_assert_mem_ne(a, b, 6);
+	tap_mac_derive(id, "ovt0", "", &none, b);
+	ck_assert_mem_ne(a, b, 6);
+
+	c = load_text("mac = \"02:00:5E:10:00:01\"\n");
+	ck_assert_int_eq(tap_mac_for(c, a, NULL, 0), 0);
+	ck_assert_mem_eq(a, "\x02\x00\x5e\x10\x00\x01", 6);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_encap_name)
 {
 	ck_assert_str_eq(encap_name(ENCAP_GRETAP), "gretap");
@@ -1234,6 +1272,7 @@ config_suite(void)
 	tc = tcase_create("addr");
 	tcase_add_test(tc, test_addr);
 	tcase_add_test(tc, test_encap_name);
+	tcase_add_test(tc, test_tap_mac);
 	suite_add_tcase(s, tc);
 	return s;
 }
