@@ -19,6 +19,7 @@
  */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
 #include <confuse.h>
 #include <errno.h>
 #include <grp.h>
@@ -1186,6 +1187,47 @@ resolve(const struct level *base, const struct level *own,
 	return 0;
 }
 
+static bool
+is_loopback(const struct ovt_addr *a)
+{
+	return a->family == AF_INET ?
+	    (ntohl(a->v4.s_addr) >> 24) == 127 :
+	    a->family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&a->v6);
+}
+
+/* Why a tunnel cannot use r as its far end, or NULL: the unicast
+ * datagrams of a tunnel would go nowhere, to every host, or back to this
+ * one. */
+static const char *
+unusable_remote(const struct ovt_addr *r, const struct ovt_addr *local)
+{
+	uint32_t v4 = ntohl(r->v4.s_addr);
+
+	if (is_loopback(r) && !is_loopback(local))
+		return "is a loopback address, which only this host answers "
+		    "(allowed only with a loopback local)";
+	if (r->family == AF_INET) {
+		if (v4 >> 28 == 0xe)
+			return "is a multicast address: a tunnel needs the "
+			    "unicast address of one host";
+		if (v4 == 0xffffffff)
+			return "is the broadcast address: a tunnel needs the "
+			    "unicast address of one host";
+		if (v4 >> 24 == 0)
+			return "is unspecified (0.0.0.0/8 names no host)";
+		return NULL;
+	}
+	if (IN6_IS_ADDR_MULTICAST(&r->v6))
+		return "is a multicast address: a tunnel needs the unicast "
+		    "address of one host";
+	if (IN6_IS_ADDR_UNSPECIFIED(&r->v6))
+		return "is unspecified (:: names no host)";
+	if (IN6_IS_ADDR_V4MAPPED(&r->v6))
+		return "is an IPv4-mapped IPv6 address: write the IPv4 "
+		    "address itself";
+	return NULL;
+}
+
 static int
 check_peer(struct loadctx *ctx, const struct level *top, size_t i)
 {
@@ -1197,11 +1239,14 @@ check_peer(struct loadctx *ctx, const struct level *top, size_t i)
 	    &p->pc.enc, &p->eb };
 	int line = p->line[F_REMOTE];
 	char a[INET6_ADDRSTRLEN];
+	const char *why;
 	size_t j;
 
 	if (resolve(top, &own, &p->pc.tun) == -1)
 		return -1;
 	addr_format(r, a, sizeof(a));
+	if ((why = unusable_remote(r, local)) != NULL)
+		return fail(line, "remote %s %s", a, why);
 	if (local->family != 0 && r->family != local->family)
 		return fail(line, "remote %s is %s but local is %s", a,
 		    af_name(r), af_name(local));

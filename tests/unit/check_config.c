@@ -649,6 +649,24 @@ static const struct bad {
 	int		 line;
 	const char	*phrase;
 } bad[] = {
+	/* remotes a tunnel cannot use, each class with its reason */
+	{ "peer a {\n remote = 239.1.1.1\n}\n", 2,
+	    "remote 239.1.1.1 is a multicast address" },
+	{ "peer a {\n remote = 224.0.0.1\n}\n", 2, "is a multicast address" },
+	{ "peer a {\n remote = ff02::1\n}\n", 2,
+	    "remote ff02::1 is a multicast address" },
+	{ "peer a {\n remote = 255.255.255.255\n}\n", 2,
+	    "is the broadcast address" },
+	{ "peer a {\n remote = 0.0.0.0\n}\n", 2, "0.0.0.0 is unspecified" },
+	{ "peer a {\n remote = 0.1.2.3\n}\n", 2, "is unspecified" },
+	{ "peer a {\n remote = \"::\"\n}\n", 2, ":: is unspecified" },
+	{ "peer a {\n remote = 127.0.0.1\n}\n", 2,
+	    "127.0.0.1 is a loopback address" },
+	{ "local = 192.0.2.1\npeer a {\n remote = 127.0.0.2\n}\n", 3,
+	    "is a loopback address" },
+	{ "peer a {\n remote = \"::1\"\n}\n", 2, "::1 is a loopback address" },
+	{ "peer a {\n remote = \"::ffff:192.168.56.12\"\n}\n", 2,
+	    "::ffff:192.168.56.12 is an IPv4-mapped IPv6 address" },
 	/* syntax and schema */
 	{ "mac = \"01:00:5e:00:00:01\"\n", 1, "is a multicast address" },
 	{ "mac = \"00:00:00:00:00:00\"\n", 1, "is not an address" },
@@ -1188,6 +1206,17 @@ START_TEST(test_addr)
 }
 END_TEST
 
+/* Loopback to loopback is a tunnel on one host, as tests build. */
+START_TEST(test_loopback_pair)
+{
+	struct config *c = load_text("local = 127.0.0.1\npeer a {\n"
+	    " remote = 127.0.0.2\n}\n");
+
+	ck_assert_str_eq(fmt(&c->peers[0].remote), "127.0.0.2");
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_tap_mac)
 {
 	static const char id[] = "0123456789abcdef0123456789abcdef";
@@ -1273,6 +1302,7 @@ config_suite(void)
 	tcase_add_test(tc, test_addr);
 	tcase_add_test(tc, test_encap_name);
 	tcase_add_test(tc, test_tap_mac);
+	tcase_add_test(tc, test_loopback_pair);
 	suite_add_tcase(s, tc);
 	return s;
 }
