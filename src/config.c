@@ -522,8 +522,10 @@ parse_psk_file(cfg_t *cfg, const struct field *f, const char *s, void *base)
 	ssize_t n;
 	int fd, rc = -1;
 
-	if (s[0] != '/') {
-		cfg_error(cfg, "%s: '%s' is not an absolute path", f->name, s);
+	if (s[0] != '/' || strlen(s) >=
+	    sizeof(((struct encryption_params *)0)->psk_file)) {
+		cfg_error(cfg, "%s: '%s' is not an absolute path of at most "
+		    "4095 bytes", f->name, s);
 		return -1;
 	}
 	if ((fd = open(s, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) ==
@@ -561,6 +563,9 @@ parse_psk_file(cfg_t *cfg, const struct field *f, const char *s, void *base)
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
 	rc = set_psk(cfg, f, s, buf, len, base);
+	if (rc == 0)
+		memcpy(((struct encryption_params *)base)->psk_file, s,
+		    strlen(s) + 1);
 out:
 	sodium_memzero(buf, sizeof(buf));
 	close(fd);
@@ -774,6 +779,8 @@ static const struct field fields[F__COUNT] = {
 	[F_HANDSHAKE_PORT] = { "handshake_port", AT_ENC, parse_number,
 			    ENC(handshake_port), 1, 65535 },
 };
+
+_Static_assert(F__COUNT <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
 
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t),
     "parse_number stores unsigned fields as uint32_t");
@@ -1385,6 +1392,80 @@ check_key_owner(struct loadctx *ctx)
 	    conf->private_key_file);
 }
 
+/* One UDP port a peer needs, what for, and the line that made it so. */
+enum port_role { PORT_TUNNEL, PORT_ESP, PORT_HANDSHAKE };
+
+static const char *const port_role_names[] = {
+	[PORT_TUNNEL] = "tunnels",
+	[PORT_ESP] = "ESP",
+	[PORT_HANDSHAKE] = "the key exchange",
+};
+
+struct port_use {
+	sa_family_t	 family;
+	uint16_t	 port;
+	enum port_role	 role;
+	int		 line;
+	const char	*peer;
+};
+
+static size_t
+peer_ports(const struct loadctx *ctx, const struct wpeer *p,
+    struct port_use use[2])
+{
+	const struct peer_config *pc = &p->pc;
+	sa_family_t fam = pc->remote.family;
+	size_t n = 0;
+
+	if (!pc->enc.enabled) {
+		if (pc->tun.encap != ENCAP_GRETAP)
+			use[n++] = (struct port_use){ fam, pc->tun.port,
+			    PORT_TUNNEL, p->line[F_PORT] ? p->line[F_PORT] :
+			    ctx->line[F_PORT] ? ctx->line[F_PORT] : pc->line,
+			    pc->name };
+		return n;
+	}
+	if (pc->enc.transport == ESP_TRANSPORT_UDP)
+		use[n++] = (struct port_use){ fam, ESP_UDP_PORT, PORT_ESP,
+		    enc_line(ctx, p, F_TRANSPORT), pc->name };
+	use[n++] = (struct port_use){ fam, pc->enc.handshake_port,
+	    PORT_HANDSHAKE, enc_line(ctx, p, F_HANDSHAKE_PORT), pc->name };
+	return n;
+}
+
+/* A UDP port serves one purpose: the tunnels of plain VXLAN or Geneve
+ * peers, ESP in UDP, or the key exchange. */
+static int
+port_conflicts(struct loadctx *ctx)
+{
+	struct port_use a[2], b[2];
+
+	for (size_t i = 0; i < ctx->npeers; i++) {
+		size_t na = peer_ports(ctx, &ctx->peers[i], a);
+
+		for (size_t j = 0; j <= i; j++) {
+			size_t nb = peer_ports(ctx, &ctx->peers[j], b);
+
+			for (size_t k = 0; k < na; k++)
+				for (size_t l = 0; l < nb; l++) {
+					if (a[k].family != b[l].family ||
+					    a[k].port != b[l].port ||
+					    a[k].role == b[l].role)
+						continue;
+					return fail(a[k].line, "UDP port %u "
+					    "cannot serve both %s (peer '%s')"
+					    " and %s (peer '%s', line %d)",
+					    a[k].port,
+					    port_role_names[a[k].role],
+					    a[k].peer,
+					    port_role_names[b[l].role],
+					    b[l].peer, b[l].line);
+				}
+		}
+	}
+	return 0;
+}
+
 /* Checks across options, once the whole file is read. No peer at all is
  * fine: the daemon then waits for a reload. */
 static int
@@ -1398,6 +1479,7 @@ finish(struct loadctx *ctx)
 	    &ctx->eb };
 	size_t i;
 
+	memcpy(conf->key_line, ctx->line, sizeof(ctx->line));
 	if (exclusive(ctx->line, F_BRIDGE, F_NETNS) == -1 ||
 	    exclusive(ctx->line, F_BRIDGE, F_ADDRESS) == -1)
 		return -1;
@@ -1420,7 +1502,7 @@ finish(struct loadctx *ctx)
 		    "public_key)");
 	note_weak_psk(ctx, &conf->enc, ctx->line[F_PSK] ? ctx->line[F_PSK] :
 	    ctx->line[F_PSK_FILE]);
-	if (peer_encryption(ctx) == -1)
+	if (peer_encryption(ctx) == -1 || port_conflicts(ctx) == -1)
 		return -1;
 	if (ctx->npeers == 0)
 		return 0;
@@ -1429,6 +1511,8 @@ finish(struct loadctx *ctx)
 	for (i = 0; i < ctx->npeers; i++) {
 		conf->peers[i] = ctx->peers[i].pc;
 		conf->peers[i].pmtu = conf->pmtu;
+		memcpy(conf->peers[i].key_line, ctx->peers[i].line,
+		    sizeof(ctx->peers[i].line));
 	}
 	conf->n_peers = ctx->npeers;
 	return 0;
@@ -1486,6 +1570,18 @@ config_load(const char *path, char *err, size_t errlen)
 		sodium_memzero(ctx.peers, ctx.peercap * sizeof(*ctx.peers));
 	free(ctx.peers);
 	return conf;
+}
+
+int
+config_line(const struct config *conf, const struct peer_config *peer,
+    const char *key)
+{
+	const int *line = peer != NULL ? peer->key_line : conf->key_line;
+
+	for (size_t i = 0; i < F__COUNT; i++)
+		if (strcmp(fields[i].name, key) == 0)
+			return line[i];
+	return 0;
 }
 
 void

@@ -45,6 +45,7 @@ enum esp_cipher_choice {
 struct encryption_params {
 	bool			 enabled;	/* a block applies */
 	char			 psk[256];	/* passphrase, from psk or psk_file */
+	char			 psk_file[4096];	/* "": psk given inline */
 	enum esp_cipher_choice	 cipher;
 	enum esp_transport	 transport;
 	unsigned		 rekey_after;	/* seconds, 10..86400 */
@@ -82,6 +83,11 @@ struct pmtu_params {
 	bool		icmp;		/* answer too big frames with ICMP */
 };
 
+/* Where each setting of one level (the top, or a peer with its encryption
+ * block) was read, 0 if it was not: the checks made once the file is
+ * loaded (preflight.c) blame their FILE:LINE by it. See config_line(). */
+#define CONFIG_KEYS_MAX	64
+
 struct peer_config {
 	char			name[64];
 	struct ovt_addr		remote;
@@ -95,6 +101,7 @@ struct peer_config {
 	struct encryption_params enc;	/* effective: own block or inherited */
 	struct pmtu_params	pmtu;	/* the top level's */
 	int			line;	/* where the peer block starts */
+	int			key_line[CONFIG_KEYS_MAX];
 };
 
 struct config {
@@ -126,6 +133,7 @@ struct config {
 	struct pmtu_params	pmtu;
 	struct peer_config	*peers;
 	size_t			 n_peers;
+	int			 key_line[CONFIG_KEYS_MAX];	/* top level */
 };
 
 #define CONFIG_DEFAULT_CONTROL	"/run/ovtund/ovtund.sock"
@@ -140,6 +148,11 @@ struct config {
  * "FILE:LINE: what is wrong", into err. */
 struct config	*config_load(const char *path, char *err, size_t errlen);
 void		 config_free(struct config *);
+/* The line where key was set: in peer's block (and its encryption block)
+ * if peer is not NULL, else at the top level (and its encryption block);
+ * 0 if it was not set there. */
+int		 config_line(const struct config *, const struct peer_config *peer,
+		    const char *key);
 
 /* Parses "192.0.2.1" or "2001:db8::1"; 0 on success. */
 int		 addr_parse(const char *, struct ovt_addr *);

@@ -18,6 +18,7 @@
 #include "fdb.h"
 #include "keylog.h"
 #include "log.h"
+#include "preflight.h"
 #include "privs.h"
 #include "ovtund.h"
 #include "socket.h"
@@ -297,20 +298,29 @@ setup(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (tap_open(&d->tap, cfg, derive_mtu(cfg), n, err, errlen) < 0)
+	if (tap_open(&d->tap, cfg, derive_mtu(cfg), n, err, errlen) < 0) {
+		preflight_blame(cfg, NULL, cfg->netns[0] ? "netns" : cfg->bridge[0] ?
+		    "bridge" : "interface", err, errlen);
 		return -1;
+	}
 	if (setup_datapaths(d, n, err, errlen) < 0)
 		return -1;
-	for (size_t i = 0; i < d->peers.n; i++)
-		if (underlay_attach(d, &d->peers.peers[i], err, errlen) < 0)
+	for (size_t i = 0; i < d->peers.n; i++) {
+		if (underlay_attach(d, &d->peers.peers[i], err, errlen) < 0) {
+			preflight_blame(cfg, &cfg->peers[i], "remote", err,
+			    errlen);
 			return -1;
+		}
+	}
 	if (peer_table_start_sessions(&d->peers, &d->peers, cfg, &d->gate,
 	    err, errlen) < 0)
 		return -1;
 	daemon_apply_keylog(d);
 	d->ctl = ctl_open(d, cfg->control, cfg->control_group, err, errlen);
-	if (d->ctl == NULL)
+	if (d->ctl == NULL) {
+		preflight_blame(cfg, NULL, "control", err, errlen);
 		return -1;
+	}
 	if (setup_events(d) < 0) {
 		snprintf(err, errlen, "libevent: cannot add events");
 		return -1;
@@ -424,8 +434,10 @@ main(int argc, char **argv)
 		log_err("libsodium failed to initialise");
 		return 1;
 	}
-	if ((d.cfg = config_load(o.config, err, sizeof(err))) == NULL) {
+	if ((d.cfg = config_load(o.config, err, sizeof(err))) == NULL ||
+	    preflight(d.cfg, err, sizeof(err)) < 0) {
 		log_err("%s", err);
+		config_free(d.cfg);
 		return 1;
 	}
 	if (d.cfg->warning[0] != '\0')

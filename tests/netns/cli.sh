@@ -89,18 +89,21 @@ bad_case no-remote 7 "no remote"
 good_conf | sed 's/^key = 123/key = 16777216/' >"$WORKDIR/bad-key.conf"
 bad_case bad-key 5 "16777216"
 
-log "(b') a good configuration that cannot be set up: exit 1, nothing left"
+log "(b') what only start-up used to find, -t finds too, with FILE:LINE"
 good_conf | sed "s/^netns = .*/netns = \"$(ns nonexistent)\"/" >"$WORKDIR/no-netns.conf"
-for flag in -f ""; do
-	# shellcheck disable=SC2086
-	run_daemon cb $flag -c "$WORKDIR/no-netns.conf"
-	assert_eq "$rc" 1 "missing netns ($flag): exit code"
-	case $err in
-	*"$(ns nonexistent)"*) ;;
-	*) fail "missing netns ($flag): message does not name the namespace: '$err'" ;;
-	esac
-	nothing_created "$WORKDIR/c.sock" cb c1
-done
+bad_case no-netns 2 "$(ns nonexistent): there is no such network namespace"
+good_conf | sed 's/remote = "192.0.2.2"/remote = "239.1.1.1"/' >"$WORKDIR/multicast.conf"
+bad_case multicast 8 "239.1.1.1 is a multicast address"
+{ good_conf; printf 'peer "box-3" {\n\tremote = "192.0.2.3"\n\tencryption {\n\t\tpsk = "x"\n\t\thandshake_port = 4789\n\t}\n}\n'; } \
+	>"$WORKDIR/port-clash.conf"
+bad_case port-clash 14 "UDP port 4789 cannot serve both the key exchange (peer 'box-3') and tunnels (peer 'box-2'"
+good_conf | sed '5a\local = "192.0.2.77"' >"$WORKDIR/no-local.conf"
+bad_case no-local 6 "local 192.0.2.77: Cannot assign requested address"
+good_conf | sed -e '/^netns/d' -e 's/^address = .*/bridge = "nobr0"/' >"$WORKDIR/no-bridge.conf"
+bad_case no-bridge 2 "bridge nobr0: no such interface"
+# $WORKDIR is mode 0700: nobody cannot reach the file to reload it.
+good_conf | sed '1a\user = "nobody"' >"$WORKDIR/unreadable.conf"
+bad_case unreadable 2 "user nobody cannot read $WORKDIR/unreadable.conf"
 
 log "(c) -V prints the version"
 version=$(sed -n 's/^AC_INIT(\[ovtund\], *\[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")
