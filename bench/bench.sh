@@ -448,8 +448,8 @@ case_memory() {
 	log "flooder: $flood"
 	sleep 1
 	e1=$(json b1 stats "j['fdb']['entries']")
-	full=$(json b1 stats "j['fdb']['not_learned_table_full']")
-	log "b1 fdb: $e0 -> $e1 entries (limit $(json b1 stats "j['fdb']['limit']")), not_learned_table_full $full"
+	evicted=$(json b1 stats "j['fdb']['evicted']")
+	log "b1 fdb: $e0 -> $e1 entries (limit $(json b1 stats "j['fdb']['limit']")), evicted $evicted"
 	rssf=$(rss_kb "$PID_b1")
 	echo "ovtund $peers peers, $e1 MACs learned|$rssf KiB" >>"$WORKDIR/mem"
 	[ "$e1" = "$MEM_MACS" ] ||

@@ -77,6 +77,7 @@ cmd_peers(struct daemon *d, struct emit *e, uint32_t flags)
 		emit_u64(e, "tx_packets", c.tx_packets);
 		emit_u64(e, "tx_bytes", c.tx_bytes);
 		emit_u64(e, "rx_drops", c.rx_drops);
+		emit_u64(e, "fdb_entries", fdb_owner_count(d->fdb, p));
 		emit_age(e, "last_rx", c.last_rx_ms, now);
 		emit_str(e, "encryption", p->session == NULL ? "none" :
 		    esp_cipher_name(p->session->cipher));
@@ -188,7 +189,8 @@ cmd_stats(struct daemon *d, struct emit *e, uint32_t flags)
 	emit_u64(e, "learned", fs->learned);
 	emit_u64(e, "moved", fs->moved);
 	emit_u64(e, "expired", fs->expired);
-	emit_u64(e, "not_learned_table_full", fs->full);
+	emit_u64(e, "evicted", fs->evicted);
+	emit_u64(e, "local_entries", fdb_owner_count(d->fdb, NULL));
 	emit_object_end(e);
 	emit_object_begin(e, "drops");
 	for (unsigned i = DROP_NONE + 1; i < DROP__COUNT; i++)

@@ -144,9 +144,9 @@ dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
 	c->rx_packets++;
 	c->rx_bytes += p->len;
 	c->last_rx_ms = now;
-	if ((dp->rx_learned_peer != peer ||
-	    memcmp(dp->rx_learned_mac, src, ETH_ALEN) != 0) &&
-	    fdb_learn(dp->fdb, src, peer, now) != FDB_FULL) {
+	if (dp->rx_learned_peer != peer ||
+	    memcmp(dp->rx_learned_mac, src, ETH_ALEN) != 0) {
+		fdb_learn(dp->fdb, src, peer, now);
 		dp->rx_learned_peer = peer;
 		memcpy(dp->rx_learned_mac, src, ETH_ALEN);
 	}

@@ -10,7 +10,13 @@
  * and out of the sequence. It claims the slot with a bit in its key: a
  * refresh must never land on a slot that has changed hands since its
  * probe, so a writer moving, replacing or removing an entry claims the
- * slot first. */
+ * slot first.
+ *
+ * A full table takes a new MAC anyway: an aged entry on its chain makes
+ * room if there is one, else the owner holding the most entries (the
+ * learner itself on a tie) gives up the oldest of a few of them, as in
+ * Open vSwitch. A flooding peer then evicts its own entries and nobody
+ * else's. The counts per owner live beside the table, under the lock. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -24,6 +30,8 @@
 /* A reader racing writers that long queues on the lock instead. */
 #define FDB_READ_TRIES	64
 #define FDB_NO_SLOT	SIZE_MAX
+/* Entries of the evicted owner an eviction compares, oldest goes. */
+#define FDB_EVICT_SAMPLE 8
 
 /* The sequence orders everything else, so single fields need no more. */
 #define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
@@ -41,6 +49,11 @@ struct fdb_slot {
 	uint64_t		 last_seen_ms;
 };
 
+struct fdb_owner {
+	const struct peer	*owner;
+	uint32_t		 entries;
+};
+
 struct fdb {
 	/* What every probe reads; written only under the lock. */
 	uint32_t		 seq;		/* odd while a writer works */
@@ -51,10 +64,17 @@ struct fdb {
 	struct fdb_slot		*slots;
 	/* Keyed so hostile source MACs cannot aim at one probe chain. */
 	uint8_t			 key[crypto_shorthash_KEYBYTES];
-	/* A line apart: workers queueing on the lock, or counting MACs a
-	 * full table turns away, do not take the above from the readers. */
+	/* A line apart: workers queueing on the lock, and what writers
+	 * count, do not take the above from the readers. */
 	pthread_mutex_t		 lock __attribute__((aligned(64)));
 	struct fdb_stats	 stats;
+	/* Under the lock, never read by a probe: the entries of each owner
+	 * that has any. There are never more owners than entries, so
+	 * max_entries records always suffice. */
+	struct fdb_owner	*owners;	/* n_owners, packed */
+	uint32_t		*owner_index;	/* mask + 1: 1 + record, 0 free */
+	size_t			 n_owners;
+	size_t			 evict_hand;	/* where the next eviction looks */
 };
 
 /* What one pass over a key's probe chain saw. */
@@ -250,6 +270,82 @@ fdb_claim_if(struct fdb *f, size_t i, fdb_pred *pred, const void *arg)
 	return false;
 }
 
+/* Owners are our caller's pointers, not the wire's: a plain
+ * multiplicative hash spreads them. */
+static size_t
+owner_home(const struct fdb *f, const struct peer *owner)
+{
+	return (size_t)(((uint64_t)(uintptr_t)owner *
+	    0x9e3779b97f4a7c15ULL) >> 32) & f->mask;
+}
+
+/* The owner's index slot, or the free one where it would go. */
+static size_t
+owner_find(const struct fdb *f, const struct peer *owner)
+{
+	uint32_t rec;
+	size_t i;
+
+	for (i = owner_home(f, owner); (rec = f->owner_index[i]) != 0;
+	    i = (i + 1) & f->mask)
+		if (f->owners[rec - 1].owner == owner)
+			break;
+	return i;
+}
+
+/* An owner down to no entries goes: backward-shift deletion of its index
+ * slot (as fdb_remove_at's), then the last record fills its place. */
+static void
+owner_forget(struct fdb *f, size_t slot)
+{
+	size_t i, hole = slot, rec = f->owner_index[slot] - 1, last;
+	uint32_t r;
+
+	for (i = (hole + 1) & f->mask; (r = f->owner_index[i]) != 0;
+	    i = (i + 1) & f->mask) {
+		if (((i - owner_home(f, f->owners[r - 1].owner)) & f->mask) >=
+		    ((i - hole) & f->mask)) {
+			f->owner_index[hole] = r;
+			hole = i;
+		}
+	}
+	f->owner_index[hole] = 0;
+	if (rec != (last = --f->n_owners)) {
+		f->owners[rec] = f->owners[last];
+		f->owner_index[owner_find(f, f->owners[rec].owner)] =
+		    (uint32_t)rec + 1;
+	}
+}
+
+/* Under the lock, for every entry that gets or loses its owner. */
+static void
+owner_add(struct fdb *f, const struct peer *owner, int delta)
+{
+	size_t i = owner_find(f, owner);
+	uint32_t rec = f->owner_index[i];
+
+	if (rec == 0) {
+		f->owners[f->n_owners] = (struct fdb_owner){ owner, 0 };
+		f->owner_index[i] = rec = (uint32_t)++f->n_owners;
+	}
+	if ((f->owners[rec - 1].entries += delta) == 0)
+		owner_forget(f, i);
+}
+
+/* The slot's entry changes owner (a move, an aged entry relearned, a
+ * reload's remap). The old one's count falls first: the owners then
+ * never outnumber the entries. */
+static void
+owner_change(struct fdb *f, size_t i, const struct peer *owner)
+{
+	const struct peer *old = LOAD(&f->slots[i].owner);
+
+	if (old == owner)
+		return;
+	owner_add(f, old, -1);
+	owner_add(f, owner, 1);
+}
+
 /* Backward-shift deletion of claimed slot hole: walk the cluster after
  * the hole and pull back every entry whose home does not lie between the
  * hole and itself. */
@@ -261,6 +357,7 @@ fdb_remove_at(struct fdb *f, size_t hole)
 	uint64_t key;
 	size_t i, home;
 
+	owner_add(f, LOAD(&f->slots[hole].owner), -1);
 	for (i = (hole + 1) & f->mask; (key = slot_key(f, i)) != 0;
 	    i = (i + 1) & f->mask) {
 		key_mac(key, mac);
@@ -315,8 +412,15 @@ fdb_create(uint32_t max_entries, uint64_t aging_ms)
 	if ((f = aligned_alloc(_Alignof(struct fdb), sizeof(*f))) == NULL)
 		return NULL;
 	memset(f, 0, sizeof(*f));
+	/* Pages of the owner tables no owner hashes to are never touched,
+	 * so never resident. */
 	if ((f->slots = calloc(nslots, sizeof(f->slots[0]))) == NULL ||
+	    (f->owners = calloc(max_entries, sizeof(f->owners[0]))) == NULL ||
+	    (f->owner_index = calloc(nslots,
+	    sizeof(f->owner_index[0]))) == NULL ||
 	    pthread_mutex_init(&f->lock, NULL) != 0) {
+		free(f->owner_index);
+		free(f->owners);
 		free(f->slots);
 		free(f);
 		return NULL;
@@ -334,6 +438,8 @@ fdb_destroy(struct fdb *f)
 	if (f == NULL)
 		return;
 	pthread_mutex_destroy(&f->lock);
+	free(f->owner_index);
+	free(f->owners);
 	free(f->slots);
 	free(f);
 }
@@ -374,6 +480,7 @@ fdb_update(struct fdb *f, size_t i, uint64_t key, const struct peer *owner,
 		ADD(&f->stats.moved, 1);
 		r = FDB_MOVED;
 	}
+	owner_change(f, i, owner);
 	fdb_rewrite(f, i, key, owner, now_ms);
 	return r;
 }
@@ -383,6 +490,65 @@ pred_aged(const struct fdb *f, const struct fdb_slot *s, const void *now)
 {
 	return fdb_aged(LOAD(&f->aging_ms), LOAD(&s->last_seen_ms),
 	    *(const uint64_t *)now);
+}
+
+/* Who gives up an entry to learner's new MAC: the owner holding the
+ * most, learner itself if it holds as many. */
+static const struct peer *
+fdb_victim(const struct fdb *f, const struct peer *learner)
+{
+	const struct fdb_owner *top = NULL;
+	uint32_t rec;
+	size_t i;
+
+	if ((rec = f->owner_index[owner_find(f, learner)]) != 0)
+		top = &f->owners[rec - 1];
+	for (i = 0; i < f->n_owners; i++)
+		if (top == NULL || f->owners[i].entries > top->entries)
+			top = &f->owners[i];
+	return top->owner;
+}
+
+/* Removes an aged entry, the first one after where the last eviction
+ * stopped, or, meeting none before it has seen a few of the victim's, the
+ * oldest of those: evictions sweep the table. The victim holds at least
+ * one entry, so there is one to find. */
+static void
+fdb_evict(struct fdb *f, const struct peer *learner, uint64_t now_ms)
+{
+	const struct peer *victim = fdb_victim(f, learner);
+	uint64_t aging = LOAD(&f->aging_ms), last, oldest = 0;
+	size_t i, n, seen = 0, pick = FDB_NO_SLOT;
+	bool aged = false;
+
+	for (i = f->evict_hand, n = 0; n <= f->mask && seen <
+	    FDB_EVICT_SAMPLE && !aged; i = (i + 1) & f->mask, n++) {
+		if (slot_key(f, i) == 0)
+			continue;
+		last = LOAD(&f->slots[i].last_seen_ms);
+		if ((aged = fdb_aged(aging, last, now_ms))) {
+			pick = i;
+		} else if (LOAD(&f->slots[i].owner) == victim &&
+		    (seen++ == 0 || last < oldest)) {
+			oldest = last;
+			pick = i;
+		}
+	}
+	f->evict_hand = i;
+	if (aged) {
+		/* Unless a refresh just brought it back: look again. */
+		if (!fdb_claim_if(f, pick, pred_aged, &now_ms)) {
+			fdb_evict(f, learner, now_ms);
+			return;
+		}
+		ADD(&f->stats.expired, 1);
+	} else {
+		fdb_claim(f, pick, slot_key(f, pick));
+		ADD(&f->stats.evicted, 1);
+	}
+	fdb_write_begin(f);
+	fdb_remove_at(f, pick);
+	fdb_write_end(f);
 }
 
 static enum fdb_learn_result
@@ -395,25 +561,27 @@ fdb_learn_locked(struct fdb *f, uint64_t key, size_t home,
 	fdb_probe_once(f, key, home, now_ms, &p);
 	if (p.found)
 		return fdb_update(f, p.slot, key, owner, now_ms);
-	if (p.count < f->max_entries) {
-		fdb_write_begin(f);
-		fdb_set(f, p.slot, key, owner, now_ms);
-		STORE(&f->count, p.count + 1);
-		fdb_write_end(f);
-		ADD(&f->stats.learned, 1);
-		return FDB_LEARNED;
+	if (p.count == f->max_entries) {
+		/* An aged entry on the chain gives up its slot, and the new
+		 * MAC sits before the free slot, where its own probe finds
+		 * it. Unless a refresh just brought it back. */
+		if (p.stale != FDB_NO_SLOT &&
+		    fdb_claim_if(f, p.stale, pred_aged, &now_ms)) {
+			owner_change(f, p.stale, owner);
+			fdb_rewrite(f, p.stale, key, owner, now_ms);
+			ADD(&f->stats.expired, 1);
+			ADD(&f->stats.learned, 1);
+			return FDB_LEARNED;
+		}
+		/* The shift moves the chain: look for the free slot again. */
+		fdb_evict(f, owner, now_ms);
+		fdb_probe_once(f, key, home, now_ms, &p);
 	}
-	if (p.stale == FDB_NO_SLOT) {
-		ADD(&f->stats.full, 1);
-		return FDB_FULL;
-	}
-	/* Full: the aged entry gives up its slot, and the new MAC sits before
-	 * the free slot, where its own probe finds it. Unless a refresh just
-	 * brought it back: then look again. */
-	if (!fdb_claim_if(f, p.stale, pred_aged, &now_ms))
-		return fdb_learn_locked(f, key, home, owner, now_ms);
-	fdb_rewrite(f, p.stale, key, owner, now_ms);
-	ADD(&f->stats.expired, 1);
+	owner_add(f, owner, 1);
+	fdb_write_begin(f);
+	fdb_set(f, p.slot, key, owner, now_ms);
+	STORE(&f->count, p.count + 1);
+	fdb_write_end(f);
 	ADD(&f->stats.learned, 1);
 	return FDB_LEARNED;
 }
@@ -438,11 +606,6 @@ fdb_learn(struct fdb *f, const uint8_t mac[6], const struct peer *owner,
 	    (p.last_seen_ms == now_ms ||
 	    fdb_refresh(f, p.slot, key, owner, now_ms)))
 		return FDB_REFRESHED;
-	/* A flood of new MACs into a full table must not queue on the lock. */
-	if (!p.found && p.count == f->max_entries && p.stale == FDB_NO_SLOT) {
-		ADD(&f->stats.full, 1);
-		return FDB_FULL;
-	}
 	fdb_lock(f);
 	r = fdb_learn_locked(f, key, home, owner, now_ms);
 	fdb_unlock(f);
@@ -526,6 +689,7 @@ fdb_remap(struct fdb *f, const struct peer *(*map)(const struct peer *,
 			continue;
 		owner = map(owner, arg);
 		fdb_claim(f, i, key);
+		owner_change(f, i, owner);
 		fdb_rewrite(f, i, key, owner, LOAD(&f->slots[i].last_seen_ms));
 	}
 	fdb_unlock(f);
@@ -551,6 +715,19 @@ fdb_count(const struct fdb *f)
 }
 
 size_t
+fdb_owner_count(const struct fdb *f, const struct peer *owner)
+{
+	uint32_t rec;
+	size_t n;
+
+	fdb_lock(f);
+	rec = f->owner_index[owner_find(f, owner)];
+	n = rec == 0 ? 0 : f->owners[rec - 1].entries;
+	fdb_unlock(f);
+	return n;
+}
+
+size_t
 fdb_capacity(const struct fdb *f)
 {
 	return f->max_entries;
@@ -568,7 +745,7 @@ fdb_stats(const struct fdb *f)
 	struct fdb_stats st = {
 		.learned = LOAD(&f->stats.learned),
 		.moved = LOAD(&f->stats.moved),
-		.full = LOAD(&f->stats.full),
+		.evicted = LOAD(&f->stats.evicted),
 		.expired = LOAD(&f->stats.expired),
 	};
 

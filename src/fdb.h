@@ -1,7 +1,9 @@
 /* The MAC table: which peer each learned MAC lives behind, or the local TAP.
  * Bounded in size, entries age out, and a MAC seen behind a new owner moves
- * there, as in a Linux bridge. Time is passed in by the caller, so tests
- * drive aging with their own clock. */
+ * there, as in a Linux bridge. A full table makes room for a new MAC by
+ * evicting an entry of the owner holding the most (Open vSwitch's fair
+ * eviction), so no one peer can keep the others' MACs out. Time is passed
+ * in by the caller, so tests drive aging with their own clock. */
 #ifndef OVT_FDB_H
 #define OVT_FDB_H
 
@@ -21,17 +23,16 @@ struct fdb_entry {
 
 enum fdb_learn_result {
 	FDB_REFRESHED,		/* known, same owner, timestamp updated */
-	FDB_LEARNED,		/* new entry */
+	FDB_LEARNED,		/* new entry (a full table evicted one) */
 	FDB_MOVED,		/* known, owner changed */
-	FDB_FULL,		/* new, but the table is at its limit */
 	FDB_INVALID,		/* multicast/broadcast or all-zero source */
 };
 
 struct fdb_stats {
 	uint64_t	learned;
 	uint64_t	moved;
-	uint64_t	full;		/* MACs not learned: table at its limit */
-	uint64_t	expired;
+	uint64_t	evicted;	/* live entries given up to a new MAC */
+	uint64_t	expired;	/* aged entries removed or replaced */
 };
 
 /* Threads: workers call fdb_lookup and fdb_learn concurrently, the main
@@ -44,12 +45,11 @@ struct fdb_stats {
  *   millisecond changes, so a burst leaves the shared cache line clean,
  *   and then claims just that slot (a compare-and-swap), so the write
  *   cannot land on an entry a writer is moving.
- *   Nor does a new MAC that a full table turns away with nothing aged on
- *   its chain: a flood of those must not queue the workers on the lock.
- * - Every other change takes the table's lock: a new MAC, a move, an
- *   aged entry relearned, fdb_expire, fdb_flush_owner, fdb_remap,
- *   fdb_set_aging. So does fdb_foreach, for a consistent listing; its fn
- *   must not call back into the table.
+ * - Every other change takes the table's lock: a new MAC (and the
+ *   eviction a full table makes for it), a move, an aged entry relearned,
+ *   fdb_expire, fdb_flush_owner, fdb_remap, fdb_set_aging. So do
+ *   fdb_foreach, for a consistent listing (its fn must not call back into
+ *   the table), and fdb_owner_count.
  * - fdb_count, fdb_stats, fdb_capacity, fdb_aging_ms just read. */
 struct fdb;
 
@@ -73,6 +73,8 @@ size_t		 fdb_remap(struct fdb *, const struct peer *(*map)(
 		     const struct peer *, void *), void *arg);
 void		 fdb_set_aging(struct fdb *, uint64_t aging_ms);
 size_t		 fdb_count(const struct fdb *);
+/* How many entries owner holds, aged ones not yet expired included. */
+size_t		 fdb_owner_count(const struct fdb *, const struct peer *owner);
 size_t		 fdb_capacity(const struct fdb *);	/* max_entries */
 uint64_t	 fdb_aging_ms(const struct fdb *);
 /* A snapshot: each counter read atomically, not all at one instant. */

@@ -4,10 +4,13 @@
  * every step the table must agree with the model on every entry, the
  * count and the statistics.
  *
- * The one thing the model cannot predict is which aged entry a learn
- * into a full table evicts ("an aged entry on the chain"): it accepts
- * any, provided it was aged, and asks the table which one went, through
- * lookups at time 0 (a clock that steps back ages nothing). */
+ * The one thing the model cannot predict is which entry a learn into a
+ * full table evicts (an aged one on the chain or met first, else one of a
+ * sample of the victim's): it accepts any aged entry (counted expired) or
+ * any live one of an owner holding the most entries, the learner itself
+ * when it holds as many (counted evicted: fair eviction), and asks the
+ * table which one went, through lookups at time 0 (a clock that steps
+ * back ages nothing). Each owner's count must match the model's. */
 #include <stdbool.h>
 
 #include <sodium.h>
@@ -101,6 +104,18 @@ valid_source(const uint8_t mac[6])
 	return (mac[0] & 1) == 0 && memcmp(mac, zero, 6) != 0;
 }
 
+static size_t
+mcount(const struct model *m, const struct peer *owner)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		n += m->e[i].owner == owner;
+	return n;
+}
+
+static const struct peer *owner_of(uint8_t b);
+
 /* ---- agreement ---- */
 
 struct walk {
@@ -142,7 +157,7 @@ check_agree(const struct fdb *f, const struct model *m, uint64_t now)
 	FUZZ_CHECK(fdb_aging_ms(f) == m->aging);
 	FUZZ_CHECK(st.learned == m->st.learned);
 	FUZZ_CHECK(st.moved == m->st.moved);
-	FUZZ_CHECK(st.full == m->st.full);
+	FUZZ_CHECK(st.evicted == m->st.evicted);
 	FUZZ_CHECK(st.expired == m->st.expired);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct ment *e = &m->e[i];
@@ -155,6 +170,9 @@ check_agree(const struct fdb *f, const struct model *m, uint64_t now)
 		FUZZ_CHECK(owner == e->owner);
 		live += !aged(m, e, now);
 	}
+	for (int k = 0; k <= N_PEERS; k++)
+		FUZZ_CHECK(fdb_owner_count(f, owner_of((uint8_t)k)) ==
+		    mcount(m, owner_of((uint8_t)k)));
 	memset(&w, 0, sizeof(w));
 	w.m = m;
 	w.now = now;
@@ -201,8 +219,7 @@ do_learn(struct fdb *f, struct model *m, const uint8_t mac[6],
 	enum fdb_learn_result r = fdb_learn(f, mac, owner, now);
 	struct ment *e;
 	const struct peer *o;
-	size_t gone = m->n, i;
-	bool any_aged = false;
+	size_t gone = m->n, i, most = 0;
 
 	if (!valid_source(mac)) {
 		FUZZ_CHECK(r == FDB_INVALID);
@@ -228,24 +245,25 @@ do_learn(struct fdb *f, struct model *m, const uint8_t mac[6],
 		e = &m->e[m->n++];
 		goto fill;
 	}
-	for (i = 0; i < m->n; i++)
-		any_aged |= aged(m, &m->e[i], now);
-	if (r == FDB_FULL) {
-		m->st.full++;
-		return;
-	}
-	/* Full, yet learned: exactly one aged entry made room. */
+	/* Full, yet learned: exactly one entry made room. */
 	FUZZ_CHECK(r == FDB_LEARNED);
-	FUZZ_CHECK(any_aged);
 	for (i = 0; i < m->n; i++) {
 		if (!fdb_lookup(f, m->e[i].mac, 0, &o)) {
 			FUZZ_CHECK(gone == m->n);
 			gone = i;
 		}
+		if (mcount(m, m->e[i].owner) > most)
+			most = mcount(m, m->e[i].owner);
 	}
 	FUZZ_CHECK(gone < m->n);
-	FUZZ_CHECK(aged(m, &m->e[gone], now));
-	m->st.expired++;
+	if (aged(m, &m->e[gone], now)) {
+		m->st.expired++;
+	} else {
+		/* Fair: from an owner holding the most, the learner first. */
+		FUZZ_CHECK(mcount(m, m->e[gone].owner) == most);
+		FUZZ_CHECK(mcount(m, owner) < most || m->e[gone].owner == owner);
+		m->st.evicted++;
+	}
 	m->st.learned++;
 	e = &m->e[gone];
 fill:

@@ -222,7 +222,7 @@ done
 for k in fdb drops; do
 	printf '%s\n' "$text" | grep -q "^$k:\$" || fail "stats: no $k section: $text"
 done
-for k in entries limit learned moved expired not_learned_table_full; do
+for k in entries limit learned moved expired evicted local_entries; do
 	printf '%s\n' "$text" | grep -Eq "^  $k: [0-9]+\$" || fail "stats: no fdb $k: $text"
 done
 # Every drop reason of drop.h, under its name, in both forms.

@@ -8,8 +8,8 @@
 #      speaks vxlan (to b1's vxlan port)             -> wrong_encap
 # b1 also has mac_table_size = 2, with three MACs behind b2 (macvlans on
 # right's TAP), and mtu = 1400 while b2 has 1450: a full table must not
-# stop traffic (flooding), and a frame above b1's MTU is dropped as
-# frame_too_big. Each drop is counted on b1, under exactly its reason,
+# stop traffic (b2's MACs take turns in b2's one entry, left's stays),
+# and a frame above b1's MTU is dropped as frame_too_big. Each drop is counted on b1, under exactly its reason,
 # charged to the right peer, and nothing of it reaches left.
 . "$(dirname "$0")/lib.sh"
 
@@ -98,8 +98,7 @@ refused() {
 	fi
 	assert_eq "$(delta b1.tap_tx_packets)" 0 "frames to left while $role sends"
 	assert_eq "$(delta b1.fdb.learned)" 0 "b1 MACs learned while $role sends"
-	assert_eq "$(delta b1.fdb.not_learned_table_full)" 0 \
-		"b1 learning attempts while $role sends"
+	assert_eq "$(delta b1.fdb.evicted)" 0 "b1 MACs evicted while $role sends"
 }
 
 underlay_switch 5
@@ -171,7 +170,7 @@ refused b4 x4 box-4 wrong_key
 log "(c) a peer speaking vxlan where b1 expects geneve: wrong_encap"
 refused b5 x5 box-5 wrong_encap
 
-log "(d) a full MAC table: traffic still flows, by flooding"
+log "(d) a full MAC table: traffic still flows, left's entry stays"
 for i in 2 3; do
 	ip -n "$(ns right)" link add "mv$i" link ovt0 type macvlan mode bridge
 	ip -n "$(ns right)" link set "mv$i" netns "$(ns "r$i")"
@@ -185,12 +184,18 @@ ping_ok r3 10.0.0.1 3
 snapshot c1 b1
 changes
 assert_eq "${c1[b1.fdb.entries]}" 2 "b1 fdb entries with a full table"
-assert_eq "$(fdb_map b1)" "$want" "b1 fdb with a full table"
-# Every echo reply from r2/r3 is a MAC b1 could not learn, and every
-# echo request to them an unknown unicast b1 had to flood.
-assert_ge "$(delta b1.fdb.not_learned_table_full)" 16 "b1 not_learned_table_full"
-assert_ge "$(delta b1.flooded)" 8 "b1 flooded towards unlearnable MACs"
-assert_eq "$(delta b1.fdb.learned)" 0 "b1 learned with a full table"
+# Fair eviction: box-2 holds as many entries as the local side, so each
+# new MAC behind it takes box-2's own one; left's is never evicted.
+assert_eq "$(json b1 fdb "sorted(e['peer'] for e in j['fdb'])")" \
+	"['box-2', 'local']" "b1 fdb owners with a full table"
+assert_eq "$(json b1 fdb "[e['mac'] for e in j['fdb'] if e['peer'] == 'local']")" \
+	"['$mleft']" "b1 local entry with a full table"
+assert_eq "$(json b1 stats "j['fdb']['local_entries']")" 1 "b1 local_entries"
+assert_eq "$(json b1 peers "[p['fdb_entries'] for p in j['peers']]")" \
+	"[1, 0, 0]" "b1 fdb_entries of each peer"
+# r2 and r3 each came in at least once, each time in place of another.
+assert_ge "$(delta b1.fdb.learned)" 2 "b1 learned with a full table"
+assert_eq "$(delta b1.fdb.evicted)" "$(delta b1.fdb.learned)" "b1 evicted with a full table"
 # b2's table has room: it knows them.
 for i in 2 3; do
 	assert_eq "$(json b2 fdb "[e['peer'] for e in j['fdb'] if e['mac'] == '$(tap_mac "r$i" "mv$i")']")" \

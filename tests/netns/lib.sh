@@ -303,6 +303,21 @@ rss_bounds_apply() {
 	return 0
 }
 
+# fdb_sampler ROLE FILE SECONDS: in the background, ROLE's MAC table size
+# every 0.25 s into FILE, for at most SECONDS or until FILE.done exists;
+# its PID in SAMPLER_PID (killed on exit).
+fdb_sampler() {
+	(
+		for _ in $(seq $(($3 * 4))); do
+			[ -e "$2.done" ] && break
+			json "$1" stats "j['fdb']['entries']" 2>/dev/null
+			sleep 0.25
+		done
+	) >"$2" &
+	SAMPLER_PID=$!
+	on_exit 'kill $SAMPLER_PID 2>/dev/null'
+}
+
 # mac_of ROLE DEV: the MAC address of DEV inside the role's namespace.
 mac_of() {
 	cat "/sys/class/net/$2/address" 2>/dev/null && return

@@ -223,79 +223,194 @@ START_TEST(test_invalid_source)
 }
 END_TEST
 
+static const struct peer *map_a_to_c(const struct peer *, void *);
+
+/* How many of MACs lo..hi-1 the table knows, at time now. */
+static int
+known(const struct fdb *f, uint64_t lo, uint64_t hi, uint64_t now)
+{
+	uint8_t mac[6];
+	int n = 0;
+
+	for (; lo < hi; lo++) {
+		mac_n(mac, lo);
+		n += owner_of(f, mac, now) != MISSING;
+	}
+	return n;
+}
+
+/* One owner alone fills the table: each new MAC of its own evicts one of
+ * its oldest, the table stays at its limit, known MACs still refresh and
+ * move. */
 START_TEST(test_full)
 {
 	struct fdb *f = fdb_create(8, AGING);
+	uint8_t mac[6];
+	struct fdb_stats st;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		mac_n(mac, i);
+		ck_assert_int_eq(fdb_learn(f, mac, PEER_A, i), FDB_LEARNED);
+	}
+	ck_assert_uint_eq(fdb_count(f), 8);
+	ck_assert_uint_eq(fdb_stats(f).evicted, 0);
+	for (i = 8; i < 20; i++) {
+		mac_n(mac, i);
+		ck_assert_int_eq(fdb_learn(f, mac, PEER_A, 2000 + i),
+		    FDB_LEARNED);
+		ck_assert_ptr_eq(owner_of(f, mac, 2000 + i), PEER_A);
+		ck_assert_uint_eq(fdb_count(f), 8);
+	}
+	st = fdb_stats(f);
+	ck_assert_uint_eq(st.evicted, 12);
+	ck_assert_uint_eq(st.learned, 20);
+	ck_assert_uint_eq(st.expired, 0);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_A), 8);
+	/* The sample covers all eight: the oldest went, in order. */
+	ck_assert_int_eq(known(f, 0, 12, 3000), 0);
+	ck_assert_int_eq(known(f, 12, 20, 3000), 8);
+	mac_n(mac, 12);
+	ck_assert_int_eq(fdb_learn(f, mac, PEER_A, 3000), FDB_REFRESHED);
+	ck_assert_int_eq(fdb_learn(f, mac, PEER_B, 3000), FDB_MOVED);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_A), 7);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_B), 1);
+	ck_assert_uint_eq(fdb_count(f), 8);
+	fdb_destroy(f);
+}
+END_TEST
+
+/* The fairness itself: a peer flooding new MACs into a full table
+ * evicts only its own entries, never those of owners holding fewer, and
+ * a newcomer takes its entries from the largest owner. Without fair
+ * eviction the flood either is refused (the others' later MACs are never
+ * learned) or pushes the others' entries out. */
+START_TEST(test_fair_eviction)
+{
+	struct fdb *f = fdb_create(64, AGING);
+	uint8_t mac[6];
+	uint64_t n;
+
+	/* B and the local side hold a few MACs each, A floods the rest. */
+	for (n = 0; n < 8; n++) {
+		mac_n(mac, n);
+		fdb_learn(f, mac, PEER_B, 0);
+		mac_n(mac, 100 + n);
+		fdb_learn(f, mac, NULL, 0);
+	}
+	for (n = 1000; n < 21000; n++) {
+		mac_n(mac, n);
+		ck_assert_int_eq(fdb_learn(f, mac, PEER_A, 10 + n),
+		    FDB_LEARNED);
+	}
+	ck_assert_uint_eq(fdb_count(f), 64);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_A), 48);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_B), 8);
+	ck_assert_uint_eq(fdb_owner_count(f, NULL), 8);
+	ck_assert_uint_eq(fdb_stats(f).evicted, 20000 - 48);
+	ck_assert_int_eq(known(f, 0, 8, 30000), 8);
+	ck_assert_int_eq(known(f, 100, 108, 30000), 8);
+	/* The flood's newest is there, its oldest went. */
+	ck_assert_int_eq(known(f, 21000 - 1, 21000, 30000), 1);
+	ck_assert_int_eq(known(f, 1000, 2000, 30000), 0);
+
+	/* B's new MACs, the flood still going: each takes a slot of A's. */
+	for (n = 8; n < 24; n++) {
+		mac_n(mac, n);
+		ck_assert_int_eq(fdb_learn(f, mac, PEER_B, 30000),
+		    FDB_LEARNED);
+		mac_n(mac, 100000 + n);
+		fdb_learn(f, mac, PEER_A, 30000);
+	}
+	ck_assert_int_eq(known(f, 0, 24, 30000), 24);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_B), 24);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_A), 32);
+	ck_assert_uint_eq(fdb_owner_count(f, NULL), 8);
+
+	/* Until the shares meet: A and B then hold as many, and a new MAC
+	 * of either evicts its own. */
+	for (n = 24; n < 100; n++) {
+		mac_n(mac, n);
+		fdb_learn(f, mac, PEER_B, 30000);
+	}
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_B), 28);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_A), 28);
+	ck_assert_uint_eq(fdb_owner_count(f, NULL), 8);
+	ck_assert_int_eq(known(f, 100, 108, 30000), 8);
+	fdb_destroy(f);
+}
+END_TEST
+
+/* Owner counts follow every change: moves, aging relearns, expiry,
+ * flushes and remaps. */
+START_TEST(test_owner_counts)
+{
+	struct fdb *f = fdb_create(16, AGING);
+	uint8_t mac[6];
+	int i;
+
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_A), 0);
+	for (i = 0; i < 6; i++) {
+		mac_n(mac, i);
+		fdb_learn(f, mac, i < 3 ? PEER_A : i < 5 ? PEER_B : NULL,
+		    i == 0 ? 0 : 1000);
+	}
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_A), 3);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_B), 2);
+	ck_assert_uint_eq(fdb_owner_count(f, NULL), 1);
+	mac_n(mac, 1);
+	fdb_learn(f, mac, PEER_B, 1000);		/* a move */
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_A), 2);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_B), 3);
+	mac_n(mac, 0);
+	fdb_learn(f, mac, PEER_C, AGING);		/* aged, relearned */
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_A), 1);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_C), 1);
+	ck_assert_uint_eq(fdb_expire(f, AGING + 1000), 5);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_A), 0);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_B), 0);
+	ck_assert_uint_eq(fdb_owner_count(f, NULL), 0);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_C), 1);
+	for (i = 0; i < 4; i++) {
+		mac_n(mac, 10 + i);
+		fdb_learn(f, mac, i % 2 ? PEER_A : PEER_B, AGING);
+	}
+	/* A's become C's; B's and C's own go. */
+	ck_assert_uint_eq(fdb_remap(f, map_a_to_c, NULL), 3);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_A), 0);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_B), 0);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_C), 2);
+	ck_assert_uint_eq(fdb_flush_owner(f, PEER_C), 2);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_C), 0);
+	ck_assert_uint_eq(fdb_count(f), 0);
+	fdb_destroy(f);
+}
+END_TEST
+
+/* A full table with aged entries replaces those first, whether or not
+ * fdb_expire has run, counted as expired: no live entry is evicted while
+ * a dead one holds a slot of the owner that would give one up. */
+START_TEST(test_full_reclaims_aged)
+{
+	struct fdb *f = fdb_create(4, AGING);
 	uint8_t mac[6];
 	int i;
 
 	for (i = 0; i < 4; i++) {
 		mac_n(mac, i);
-		ck_assert_int_eq(fdb_learn(f, mac, PEER_A, 0), FDB_LEARNED);
-	}
-	for (i = 4; i < 8; i++) {
-		mac_n(mac, i);
-		ck_assert_int_eq(fdb_learn(f, mac, PEER_A, 1000), FDB_LEARNED);
-	}
-	ck_assert_uint_eq(fdb_count(f), 8);
-	for (i = 8; i < 20; i++) {
-		mac_n(mac, i);
-		ck_assert_int_eq(fdb_learn(f, mac, PEER_A, 2000), FDB_FULL);
-		ck_assert_ptr_eq(owner_of(f, mac, 2000), MISSING);
-	}
-	ck_assert_uint_eq(fdb_stats(f).full, 12);
-	ck_assert_uint_eq(fdb_count(f), 8);
-	/* Known MACs still refresh and move when full. */
-	mac_n(mac, 0);
-	ck_assert_int_eq(fdb_learn(f, mac, PEER_A, 2000), FDB_REFRESHED);
-	mac_n(mac, 1);
-	ck_assert_int_eq(fdb_learn(f, mac, PEER_B, 2000), FDB_MOVED);
-	/* MACs 2 and 3 age out; the others are refreshed. */
-	for (i = 4; i < 8; i++) {
-		mac_n(mac, i);
-		fdb_learn(f, mac, PEER_A, AGING);
-	}
-	ck_assert_uint_eq(fdb_expire(f, AGING), 2);
-	for (i = 8; i < 10; i++) {
-		mac_n(mac, i);
-		ck_assert_int_eq(fdb_learn(f, mac, PEER_C, AGING), FDB_LEARNED);
-		ck_assert_ptr_eq(owner_of(f, mac, AGING), PEER_C);
-	}
-	mac_n(mac, 10);
-	ck_assert_int_eq(fdb_learn(f, mac, PEER_C, AGING), FDB_FULL);
-	ck_assert_uint_eq(fdb_count(f), 8);
-	ck_assert_uint_eq(fdb_stats(f).full, 13);
-	fdb_destroy(f);
-}
-END_TEST
-
-/* A full table with aged entries still learns new MACs, whether or not
- * fdb_expire has run: an aged entry never blocks the table for long. */
-START_TEST(test_full_reclaims_aged)
-{
-	struct fdb *f = fdb_create(4, AGING);
-	uint8_t mac[6];
-	int i, learned = 0;
-
-	for (i = 0; i < 4; i++) {
-		mac_n(mac, i);
 		fdb_learn(f, mac, PEER_A, 0);
 	}
-	for (i = 4; i < 1000 && learned < 4; i++) {
+	for (i = 4; i < 8; i++) {
 		mac_n(mac, i);
-		switch (fdb_learn(f, mac, PEER_B, AGING)) {
-		case FDB_LEARNED:
-			learned++;
-			ck_assert_ptr_eq(owner_of(f, mac, AGING), PEER_B);
-			break;
-		case FDB_FULL:
-			break;
-		default:
-			ck_abort_msg("unexpected learn result");
-		}
+		ck_assert_int_eq(fdb_learn(f, mac, PEER_B, AGING),
+		    FDB_LEARNED);
+		ck_assert_ptr_eq(owner_of(f, mac, AGING), PEER_B);
 		ck_assert_uint_eq(fdb_count(f), 4);
 	}
-	ck_assert_int_eq(learned, 4);
+	ck_assert_uint_eq(fdb_stats(f).expired, 4);
+	ck_assert_uint_eq(fdb_stats(f).evicted, 0);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_A), 0);
+	ck_assert_uint_eq(fdb_owner_count(f, PEER_B), 4);
 	ck_assert_uint_eq(fdb_expire(f, AGING), 0);
 	fdb_destroy(f);
 }
@@ -396,8 +511,6 @@ START_TEST(test_churn)
 			    n % 2 == 0 ? PEER_A : PEER_B, now), FDB_LEARNED);
 		}
 		ck_assert_uint_eq(fdb_count(f), CHURN_N);
-		mac_n(mac, base + CHURN_N);
-		ck_assert_int_eq(fdb_learn(f, mac, PEER_A, now), FDB_FULL);
 		check_churn(f, base, base + CHURN_N, now, true);
 
 		ck_assert_uint_eq(fdb_flush_owner(f, PEER_B), CHURN_N / 2);
@@ -723,7 +836,7 @@ START_TEST(test_threads)
 	}
 	/* The table filled, aged and moved entries on the way. */
 	ck_assert_uint_eq(sum[FDB_INVALID], 0);
-	ck_assert_uint_gt(sum[FDB_FULL], 0);
+	ck_assert_uint_gt(fdb_stats(mt.f).evicted, 0);
 	ck_assert_uint_gt(sum[FDB_MOVED], 0);
 	ck_assert_uint_gt(t[MT_WORKERS].removed, 0);
 
@@ -733,6 +846,15 @@ START_TEST(test_threads)
 	fdb_foreach(mt.f, 0, mt_final_entry, &seen);
 	ck_assert_int_eq(seen.bad, 0);
 	ck_assert_uint_eq(seen.n, fdb_count(mt.f));
+	/* The owners' counts add up to what the listing shows. */
+	for (i = 0; i < MT_MACS; i++) {
+		size_t held = 0;
+
+		for (k = 0; k < MT_MACS; k++)
+			held += seen.seen[k] && seen.owner[k] == seen.owner[i];
+		ck_assert(!seen.seen[i] ||
+		    fdb_owner_count(mt.f, seen.owner[i]) == held);
+	}
 	for (i = 0; i < MT_MACS; i++) {
 		mac_n(mac, i);
 		ck_assert(fdb_lookup(mt.f, mac, 0, &owner) == seen.seen[i]);
@@ -740,15 +862,14 @@ START_TEST(test_threads)
 	}
 
 	/* What is in the table, and what went (swept, flushed, remapped
-	 * away, or evicted: counted as expired), came in by a learn. Learned
-	 * also counts aged entries relearned in place, hence at most. */
+	 * away, or evicted), came in by a learn. Learned also counts aged
+	 * entries relearned in place, hence at most. */
 	st = fdb_stats(mt.f);
 	ck_assert_uint_eq(st.learned, sum[FDB_LEARNED]);
 	ck_assert_uint_eq(st.moved, sum[FDB_MOVED]);
-	ck_assert_uint_eq(st.full, sum[FDB_FULL]);
 	ck_assert_uint_ge(st.expired, t[MT_WORKERS].removed);
 	ck_assert_uint_le(fdb_count(mt.f) + t[MT_WORKERS].dropped +
-	    st.expired, st.learned);
+	    st.expired + st.evicted, st.learned);
 	fdb_destroy(mt.f);
 }
 END_TEST
@@ -770,6 +891,8 @@ fdb_suite(void)
 	tcase_add_test(tc, test_move);
 	tcase_add_test(tc, test_invalid_source);
 	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_fair_eviction);
+	tcase_add_test(tc, test_owner_counts);
 	tcase_add_test(tc, test_full_reclaims_aged);
 	tcase_add_test(tc, test_flush_owner);
 	tcase_add_test(tc, test_remap);
