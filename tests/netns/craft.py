@@ -16,7 +16,8 @@ beyond the Python standard library (packets are built by hand).
   craft.py flood DEV DST_MAC COUNT SECONDS PPS
                               writes COUNT frames to DEV (AF_PACKET), each
                               with its own source MAC, at most PPS a
-                              second and for at most SECONDS; prints JSON
+                              second and for at most SECONDS, or until
+                              SIGTERM; prints JSON
   craft.py model              self-test of the classifier model
 Every loop is bounded by a count and every wait by a deadline.
 """
@@ -737,6 +738,8 @@ def cmd_flood(dev, dst, count, seconds, pps):
     daemon reading the TAP fell behind) the rate backs off, so the flood
     measures the daemons, not the queue of the TAP it is written to."""
     count, seconds, pps = int(count), float(seconds), float(pps)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((dev, 0))
     own = s.getsockname()[4]
@@ -763,7 +766,7 @@ def cmd_flood(dev, dst, count, seconds, pps):
             refused += 1
         if i % 64 == 63:
             now = time.monotonic()
-            if now > end:
+            if now > end or stop:
                 break
             d = tx_dropped(dev)
             if d != drops:
