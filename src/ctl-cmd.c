@@ -43,7 +43,8 @@ emit_age(struct emit *e, const char *key, uint64_t then, uint64_t now)
 
 /* The workers' counters are read while they are paused. */
 static int
-cmd_peers(struct daemon *d, struct emit *e, uint32_t flags)
+cmd_peers(struct daemon *d, struct emit *e, uint32_t flags,
+    const char *arg)
 {
 	uint64_t now = clock_ms();
 	char abuf[INET6_ADDRSTRLEN];
@@ -122,7 +123,8 @@ emit_fdb_entry(const struct fdb_entry *ent, void *arg)
 }
 
 static int
-cmd_fdb(struct daemon *d, struct emit *e, uint32_t flags)
+cmd_fdb(struct daemon *d, struct emit *e, uint32_t flags,
+    const char *arg)
 {
 	struct fdb_walk w = { e, clock_ms() };
 
@@ -152,7 +154,8 @@ emit_workers(struct emit *e, const struct dp_counters *per, unsigned n)
 }
 
 static int
-cmd_stats(struct daemon *d, struct emit *e, uint32_t flags)
+cmd_stats(struct daemon *d, struct emit *e, uint32_t flags,
+    const char *arg)
 {
 	const struct fdb_stats st = fdb_stats(d->fdb), *fs = &st;
 	struct dp_counters sum, *c = &sum, *per;
@@ -203,7 +206,8 @@ cmd_stats(struct daemon *d, struct emit *e, uint32_t flags)
 }
 
 static int
-cmd_show(struct daemon *d, struct emit *e, uint32_t flags)
+cmd_show(struct daemon *d, struct emit *e, uint32_t flags,
+    const char *arg)
 {
 	const struct config *cfg = d->cfg;
 	char abuf[INET6_ADDRSTRLEN], prefix[INET6_ADDRSTRLEN + 8], mac[18];
@@ -244,7 +248,8 @@ cmd_show(struct daemon *d, struct emit *e, uint32_t flags)
 }
 
 static int
-cmd_reload(struct daemon *d, struct emit *e, uint32_t flags)
+cmd_reload(struct daemon *d, struct emit *e, uint32_t flags,
+    const char *arg)
 {
 	char msg[512];
 	int ret = daemon_reload(d, msg, sizeof(msg));
@@ -293,7 +298,8 @@ emit_sa(struct emit *e, const struct peer *p, const struct session_sa *ss,
 }
 
 static int
-cmd_sa(struct daemon *d, struct emit *e, uint32_t flags)
+cmd_sa(struct daemon *d, struct emit *e, uint32_t flags,
+    const char *arg)
 {
 	uint64_t now = clock_ms();
 

@@ -12,6 +12,8 @@
 #define CTL_VERSION		1
 #define CTL_REQUEST_MAX		4096		/* header + argument */
 #define CTL_RESPONSE_MAX	(64u << 20)
+/* A response of this length streams until either end closes (monitor). */
+#define CTL_STREAM		UINT32_MAX
 
 enum ctl_command {
 	CTL_PEERS = 1,
@@ -20,6 +22,7 @@ enum ctl_command {
 	CTL_SHOW,
 	CTL_RELOAD,
 	CTL_SA,
+	CTL_MONITOR,
 	CTL__COUNT,
 };
 
@@ -76,6 +79,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "show",  CTL_SHOW,  "effective configuration and TAP state" },
 	{ "reload", CTL_RELOAD, "re-read the configuration file (as SIGHUP)" },
 	{ "sa",    CTL_SA,    "ESP SAs; --keys adds their keys (debugging)" },
+	{ "monitor", CTL_MONITOR, "events as they happen, until interrupted" },
 };
 #define CTL_N_VERBS	(sizeof(ctl_verbs) / sizeof(ctl_verbs[0]))
 

@@ -16,6 +16,7 @@
 #include "ctl-proto.h"
 #include "ctl.h"
 #include "emit.h"
+#include "events.h"
 #include "log.h"
 #include "ovtund.h"
 
@@ -28,11 +29,15 @@
 /* Replies are rendered whole; clients that do not read them must not
  * make the daemon hold more than this. */
 #define CTL_PENDING_MAX		(32u << 20)
+/* A monitor's socket buffer (the kernel doubles it); events beyond it
+ * wait in the event hub's bounded buffer. */
+#define CTL_MONITOR_SNDBUF	(16u << 10)
 
 struct ctl_client {
 	struct ctl_server	*srv;
 	struct bufferevent	*bev;
 	struct event		*deadline;
+	struct events_sub	*sub;		/* a monitor's */
 	struct ctl_client	*next, *prev;
 };
 
@@ -56,6 +61,7 @@ client_free(struct ctl_client *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	srv->n_clients--;
+	events_unsubscribe(c->sub);
 	if (c->deadline != NULL)
 		event_free(c->deadline);
 	bufferevent_free(c->bev);
@@ -106,8 +112,37 @@ client_error(struct ctl_client *c, enum ctl_status status, const char *msg)
 	evbuffer_free(body);
 }
 
+/* A monitor: the reply is the event stream, for as long as the client
+ * stays. It has no deadline and may idle; its buffer is bounded by the
+ * event hub, which drops what a slow reader cannot take. */
 static void
-client_run(struct ctl_client *c, const struct ctl_request *req)
+client_monitor(struct ctl_client *c, const struct ctl_request *req)
+{
+	struct ctl_response rsp = {
+		.magic = CTL_MAGIC,
+		.version = CTL_VERSION,
+		.status = CTL_OK,
+		.len = CTL_STREAM,
+	};
+	int sndbuf = CTL_MONITOR_SNDBUF;
+
+	c->sub = events_subscribe(c->bev, req->flags & CTL_FLAG_JSON);
+	if (c->sub == NULL) {
+		client_error(c, CTL_ERR_FAILED, "busy: too many monitors");
+		return;
+	}
+	/* What the kernel holds for it counts too: keep that small. */
+	setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_SNDBUF,
+	    &sndbuf, sizeof(sndbuf));
+	event_free(c->deadline);
+	c->deadline = NULL;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	evbuffer_add(bufferevent_get_output(c->bev), &rsp, sizeof(rsp));
+}
+
+static void
+client_run(struct ctl_client *c, const struct ctl_request *req,
+    const char *arg)
 {
 	ctl_handler *handler = ctl_handler_for(req->command);
 	struct evbuffer *body;
@@ -130,7 +165,7 @@ client_run(struct ctl_client *c, const struct ctl_request *req)
 		client_error(c, CTL_ERR_FAILED, "out of memory");
 		return;
 	}
-	ret = handler(c->srv->d, e, req->flags);
+	ret = handler(c->srv->d, e, req->flags, arg);
 	emit_free(e);
 	/* A failing handler may have said why; if not, errno says it. */
 	if (ret < 0 && evbuffer_get_length(body) == 0)
@@ -145,7 +180,13 @@ client_read(struct bufferevent *bev, void *arg)
 	struct ctl_client *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct ctl_request req;
+	char argument[CTL_REQUEST_MAX];
 
+	if (c->sub != NULL) {
+		/* A monitor reads only to see the client leave. */
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
 	if (evbuffer_get_length(in) < sizeof(req))
 		return;
 	evbuffer_copyout(in, &req, sizeof(req));
@@ -155,8 +196,13 @@ client_read(struct bufferevent *bev, void *arg)
 	}
 	if (evbuffer_get_length(in) < sizeof(req) + req.arg_len)
 		return;
-	evbuffer_drain(in, sizeof(req) + req.arg_len);
-	client_run(c, &req);
+	evbuffer_drain(in, sizeof(req));
+	evbuffer_remove(in, argument, req.arg_len);
+	argument[req.arg_len] = '\0';
+	if (req.command == CTL_MONITOR)
+		client_monitor(c, &req);
+	else
+		client_run(c, &req, argument);
 }
 
 static void

@@ -19,8 +19,10 @@ struct ctl_server *ctl_open(struct daemon *, const char *path,
 void		 ctl_close(struct ctl_server *);
 
 /* One handler per command (ctl-cmd.c); 0 or a negative errno, with the
- * reason in the output when the handler can say more than errno. */
-typedef int	 ctl_handler(struct daemon *, struct emit *, uint32_t flags);
+ * reason in the output when the handler can say more than errno. arg is
+ * the request's argument ("" when none). */
+typedef int	 ctl_handler(struct daemon *, struct emit *, uint32_t flags,
+		     const char *arg);
 ctl_handler	*ctl_handler_for(unsigned command);
 
 #endif

@@ -87,6 +87,7 @@ dp_session_out(struct datapath *dp, struct peer *peer,
 	struct dp_request send = { .type = DP_REQ_SEND, .session = s };
 	struct pkt *p;
 
+	peer_report_session(peer, out);
 	if (out->unanswered)
 		log_warn("peer %s: no answer to the key exchange; the psk "
 		    "differs, or the peer is down", peer->cfg.name);

@@ -13,7 +13,9 @@
 
 #include "byteorder.h"
 #include "datapath.h"
+#include "events.h"
 #include "fdb.h"
+#include "peer.h"
 #include "offload.h"
 #include "pkt.h"
 #include "socket.h"
@@ -30,6 +32,21 @@ struct tap_arena {
 	size_t	used;
 	uint8_t	buf[TAP_ARENA_SIZE];
 };
+
+/* Learns mac behind owner (NULL: the TAP); what is new goes to the event
+ * stream. */
+static inline enum fdb_learn_result
+dp_learn(struct datapath *dp, const uint8_t *mac, const struct peer *owner,
+    uint64_t now)
+{
+	enum fdb_learn_result r = fdb_learn(dp->fdb, mac, owner, now);
+
+	if (r == FDB_LEARNED || r == FDB_MOVED)
+		events_mac(r == FDB_LEARNED ? EVENT_MAC_LEARNED :
+		    EVENT_MAC_MOVED, mac, owner != NULL ? owner->cfg.name :
+		    NULL);
+	return r;
+}
 
 /* datapath.c */
 /* Sends what the batch queued, touching only the sockets it used. */

@@ -146,7 +146,7 @@ dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
 	c->last_rx_ms = now;
 	if (dp->rx_learned_peer != peer ||
 	    memcmp(dp->rx_learned_mac, src, ETH_ALEN) != 0) {
-		fdb_learn(dp->fdb, src, peer, now);
+		dp_learn(dp, src, peer, now);
 		dp->rx_learned_peer = peer;
 		memcpy(dp->rx_learned_mac, src, ETH_ALEN);
 	}
@@ -223,9 +223,12 @@ dp_rx_handshake(struct datapath *dp, struct peer *peer, struct pkt *p,
 	if (peer->session == NULL)
 		return DROP_NOT_ENCRYPTED;
 	why = session_handshake(peer->session, p->data, p->len, now, &out);
-	if (why == DROP_HS_AUTH_FAILED)
+	if (why == DROP_HS_AUTH_FAILED) {
 		log_rl(LOG_WARNING, "peer %s: key exchange failed to "
 		    "authenticate; the psk differs", peer->cfg.name);
+		EVENT(EVENT_HANDSHAKE_FAILED, EVF_STR("peer", peer->cfg.name),
+		    EVF_STR("reason", drop_name(why)));
+	}
 	dp_session_out(dp, peer, &out, now);
 	return why;
 }

@@ -361,7 +361,7 @@ dp_tap_dest(struct datapath *dp, const struct pkt *p, uint64_t now)
 	if ((d.drop = dp_check_frame(dp, p)) != DROP_NONE)
 		return d;
 	d.flow = flow_hash(p->data, p->len, dp->sh->flow_key);
-	fdb_learn(dp->fdb, p->data + ETH_SRC_OFF, NULL, now);
+	dp_learn(dp, p->data + ETH_SRC_OFF, NULL, now);
 	if (mac_is_multicast(p->data) ||
 	    !fdb_lookup(dp->fdb, p->data, now, &owner))
 		return d;

@@ -25,10 +25,13 @@
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: ovtunctl [-j] [-s socket] command [--keys]\n"
+	fprintf(out, "usage: ovtunctl [-j] [-s socket] command [--json] "
+	    "[--keys] [--peer NAME]\n"
 	    "  -j, --json            output JSON\n"
 	    "  -s, --socket PATH     control socket (default "
 	    CONFIG_DEFAULT_CONTROL ")\n"
+	    "  --keys                sa: include the keys\n"
+	    "  --peer NAME           stats: that peer's counters and drops\n"
 	    "commands:\n");
 	for (size_t i = 0; i < CTL_N_VERBS; i++)
 		fprintf(out, "  %-8s %s\n", ctl_verbs[i].name,
@@ -190,26 +193,57 @@ copy_reply(int fd, size_t len, FILE *out)
 	return 0;
 }
 
+/* monitor: the answer streams until the daemon closes it (or we are
+ * interrupted); each line goes out as it comes, for pipes too. */
 static int
-run(const char *path, const struct ctl_verb *verb, uint32_t flags)
+copy_stream(int fd, FILE *out)
+{
+	struct timeval forever = { 0, 0 };
+	char buf[8192];
+	ssize_t n;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever));
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n ||
+		    fflush(out) != 0)
+			return -1;
+	}
+	fprintf(stderr, "ovtunctl: ovtund closed the event stream\n");
+	return -1;
+}
+
+static int
+run(const char *path, const struct ctl_verb *verb, uint32_t flags,
+    const char *arg)
 {
 	struct ctl_request req = {
 		.magic = CTL_MAGIC,
 		.version = CTL_VERSION,
 		.command = (uint16_t)verb->command,
 		.flags = flags,
+		.arg_len = (uint32_t)strlen(arg),
 	};
+	char msg[CTL_REQUEST_MAX];
 	struct ctl_response rsp;
 	int fd, ret = 1;
 
 	if ((fd = ctl_connect(path)) < 0)
 		return 1;
-	if (write(fd, &req, sizeof(req)) != (ssize_t)sizeof(req) ||
+	memcpy(msg, &req, sizeof(req));
+	memcpy(msg + sizeof(req), arg, req.arg_len);
+	if (write(fd, msg, sizeof(req) + req.arg_len) !=
+	    (ssize_t)(sizeof(req) + req.arg_len) ||
 	    read_full(fd, &rsp, sizeof(rsp)) < 0) {
 		fprintf(stderr, "ovtunctl: %s: no answer from ovtund\n", path);
 	} else if (rsp.magic != CTL_MAGIC || rsp.version != CTL_VERSION ||
-	    rsp.len > CTL_RESPONSE_MAX) {
+	    (rsp.len > CTL_RESPONSE_MAX && rsp.len != CTL_STREAM)) {
 		fprintf(stderr, "ovtunctl: %s: malformed answer\n", path);
+	} else if (rsp.len == CTL_STREAM) {
+		ret = copy_stream(fd, stdout) < 0 ? 1 : 0;
 	} else if (copy_reply(fd, rsp.len, rsp.status == CTL_OK ? stdout :
 	    stderr) < 0) {
 		fprintf(stderr, "ovtunctl: %s: answer cut short\n", path);
@@ -231,7 +265,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = CONFIG_DEFAULT_CONTROL;
+	const char *path = CONFIG_DEFAULT_CONTROL, *arg = "";
 	const struct ctl_verb *verb;
 	uint32_t flags = 0;
 	int ch, ret;
@@ -266,15 +300,26 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	/* The one command option: sa --keys. */
+	/* Options after the command: --json (as before it), sa --keys,
+	 * stats --peer NAME. */
 	for (int i = optind + 1; i < argc; i++) {
-		if (verb->command != CTL_SA || strcmp(argv[i], "--keys") != 0) {
+		if (strcmp(argv[i], "--json") == 0 ||
+		    strcmp(argv[i], "-j") == 0) {
+			flags |= CTL_FLAG_JSON;
+		} else if (verb->command == CTL_SA &&
+		    strcmp(argv[i], "--keys") == 0) {
+			flags |= CTL_FLAG_KEYS;
+		} else if (verb->command == CTL_STATS &&
+		    strcmp(argv[i], "--peer") == 0 && i + 1 < argc &&
+		    strlen(argv[i + 1]) < CTL_REQUEST_MAX -
+		    sizeof(struct ctl_request)) {
+			arg = argv[++i];
+		} else {
 			fprintf(stderr, "ovtunctl: %s: unexpected '%s'\n",
 			    verb->name, argv[i]);
 			usage(stderr);
 			return 2;
 		}
-		flags |= CTL_FLAG_KEYS;
 	}
-	return run(path, verb, flags);
+	return run(path, verb, flags, arg);
 }

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "ctl.h"
+#include "events.h"
 #include "fdb.h"
 #include "keylog.h"
 #include "log.h"
@@ -160,16 +161,20 @@ static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
+	uint64_t now = clock_ms();
 
-	dp_timer(&d->dp, clock_ms());
+	dp_timer(&d->dp, now);
+	events_drain(now);
 }
 
 static void
 on_fdb_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
+	size_t aged = fdb_expire(d->fdb, clock_ms());
 
-	fdb_expire(d->fdb, clock_ms());
+	if (aged > 0)
+		EVENT(EVENT_MAC_AGED, EVF_NUM("count", aged));
 }
 
 static void

@@ -3,6 +3,7 @@
 #ifndef OVT_OVTUND_H
 #define OVT_OVTUND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,13 @@ struct event;
 struct event_base;
 struct ctl_server;
 struct underlay_class;
+
+/* Reloads, for the metrics. */
+struct reload_stats {
+	uint64_t	ok, failed;
+	uint64_t	last_s;		/* Unix time of the last, 0: none */
+	bool		last_ok;
+};
 
 struct daemon {
 	struct event_base	*base;
@@ -35,6 +43,7 @@ struct daemon {
 	struct event		**events;	/* TAP, timers, signals */
 	size_t			 n_events;
 	uint64_t		 started_ms;
+	struct reload_stats	 reloads;
 	int			 exit_status;	/* main()'s, once the loop ends */
 };
 

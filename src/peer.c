@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "esp.h"
+#include "events.h"
 #include "key.h"
 #include "log.h"
 #include "peer.h"
@@ -182,6 +183,98 @@ void
 peer_counters_take(struct peer *p, const struct peer *was)
 {
 	memcpy(p->c, was->c, p->n_counters * sizeof(*p->c));
+	p->report = was->report;
+}
+
+static void
+format_spi(char *buf, size_t len, uint32_t spi)
+{
+	snprintf(buf, len, "0x%08x", spi);
+}
+
+static bool
+session_has_spi(const struct session *s, uint32_t spi)
+{
+	for (unsigned i = 0; i < SESSION_SAS_MAX; i++)
+		if (s->sas[i].sa != NULL && s->sas[i].sa->spi == spi)
+			return true;
+	return false;
+}
+
+/* SAs the session no longer has: retired after a rekey, or with their
+ * peer gone down. */
+static void
+report_expired(struct peer *p)
+{
+	const struct session *s = p->session;
+	struct peer_report *r = &p->report;
+	char spi[11];
+
+	for (unsigned i = 0; i < SESSION_SAS_MAX; i++) {
+		if (r->spis[i] == 0 || session_has_spi(s, r->spis[i]))
+			continue;
+		format_spi(spi, sizeof(spi), r->spis[i]);
+		EVENT(EVENT_SA_EXPIRED, EVF_STR("peer", p->cfg.name),
+		    EVF_STR("spi", spi),
+		    EVF_STR("dir", r->inbound[i] ? "in" : "out"));
+	}
+	for (unsigned i = 0; i < SESSION_SAS_MAX; i++) {
+		r->spis[i] = s->sas[i].sa != NULL ? s->sas[i].sa->spi : 0;
+		r->inbound[i] = s->sas[i].inbound;
+	}
+}
+
+static void
+report_state(struct peer *p)
+{
+	struct peer_report *r = &p->report;
+	enum session_state now = p->session->state;
+	const char *name = p->cfg.name;
+
+	if (now == r->state)
+		return;
+	if (now == SESSION_UP)
+		EVENT(EVENT_PEER_UP, EVF_STR("peer", name),
+		    EVF_STR("reason", r->state == SESSION_DOWN ?
+		    "heard_again" : "handshake"));
+	else if (r->state == SESSION_UP && now == SESSION_DOWN)
+		EVENT(EVENT_PEER_DOWN, EVF_STR("peer", name),
+		    EVF_STR("reason", "silent"),
+		    EVF_NUM("silent_s", SESSION_DEAD_MS / 1000));
+	else if (r->state == SESSION_HANDSHAKING && now == SESSION_DOWN) {
+		r->hs_timeouts++;
+		EVENT(EVENT_HANDSHAKE_FAILED, EVF_STR("peer", name),
+		    EVF_STR("reason", "timeout"));
+	}
+	r->state = now;
+}
+
+void
+peer_report_session(struct peer *p, const struct session_out *out)
+{
+	struct peer_report *r = &p->report;
+	char spi[11];
+
+	if (out->unanswered)
+		EVENT(EVENT_HANDSHAKE_FAILED, EVF_STR("peer", p->cfg.name),
+		    EVF_STR("reason", "no_answer"));
+	for (unsigned i = 0; i < out->n_new_sas; i++) {
+		const struct session_sa *ss = out->new_sas[i];
+
+		if (ss->inbound)
+			continue;
+		format_spi(spi, sizeof(spi), ss->sa->spi);
+		EVENT(EVENT_HANDSHAKE_DONE, EVF_STR("peer", p->cfg.name),
+		    EVF_STR("spi", spi));
+		if (r->keyed) {
+			r->rekeys++;
+			EVENT(EVENT_REKEY, EVF_STR("peer", p->cfg.name),
+			    EVF_STR("spi", spi));
+		}
+		r->keyed = true;
+	}
+	report_expired(p);
+	report_state(p);
 }
 
 bool
@@ -195,9 +288,14 @@ peer_path_mtu_refresh(struct peer *p)
 	if ((unsigned)mtu == was)
 		return false;
 	peer_set_path_mtu(p, (unsigned)mtu);
-	if (was != 0)
+	if (was != 0) {
 		log_notice("peer %s: underlay path MTU %u -> %d: frames up to "
 		    "%zu bytes", p->cfg.name, was, mtu, p->frame_max);
+		EVENT(EVENT_PATH_MTU, EVF_STR("peer", p->cfg.name),
+		    EVF_NUM("from_bytes", was),
+		    EVF_NUM("to_bytes", (unsigned)mtu),
+		    EVF_NUM("frame_max_bytes", p->frame_max));
+	}
 	return true;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "session.h"
 #include "wire.h"
 
 struct session;
@@ -24,6 +25,16 @@ struct peer_counters {
 	uint64_t	rx_drops;
 	uint64_t	last_rx_ms, last_tx_ms;	/* 0 = never */
 } __attribute__((aligned(64)));
+
+/* What the event stream last said of the peer's session, and what it
+ * counted (main thread; carried over by a reload like the counters). */
+struct peer_report {
+	enum session_state	 state;
+	bool			 keyed;		/* had an outbound SA */
+	uint32_t		 spis[SESSION_SAS_MAX];	/* 0: none */
+	bool			 inbound[SESSION_SAS_MAX];
+	uint64_t		 rekeys, hs_timeouts;
+};
 
 struct peer {
 	struct peer_config	 cfg;
@@ -46,6 +57,7 @@ struct peer {
 	unsigned		 path_mtu;
 	unsigned		 mtu_cap;	/* the configured mtu, 0: none */
 	size_t			 frame_max;	/* Ethernet header included */
+	struct peer_report	 report;
 };
 
 struct peer_table {
@@ -80,8 +92,15 @@ size_t		 peer_frame_max(const struct peer *p);
 /* The threads' counters of p added up (last_*: the latest). */
 void		 peer_counters_sum(const struct peer *p,
 		     struct peer_counters *sum);
-/* Takes over the counters of was, a peer of an older table. */
+/* Takes over the counters of was, a peer of an older table, and what the
+ * event stream knows of it. */
 void		 peer_counters_take(struct peer *p, const struct peer *was);
+
+/* Reports to the event stream what a session call did to the peer
+ * (main thread, after every session call): keys, rekeys, expired SAs,
+ * up and down. */
+void		 peer_report_session(struct peer *p,
+		     const struct session_out *out);
 
 /* Bytes a frame grows by on the wire, outer IP header included; ESP's
  * worst case when enc is enabled. */

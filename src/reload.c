@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
+#include "events.h"
 #include "fdb.h"
 #include "log.h"
 #include "ovtund.h"
@@ -165,8 +167,29 @@ attach_new(struct daemon *d, struct peer_table *fresh,
 	    msg, msglen);
 }
 
-int
-daemon_reload(struct daemon *d, char *msg, size_t msglen)
+/* The peers a reload brought and took away, for the event stream; a
+ * changed peer is both. */
+static void
+report_peers(const struct peer_table *old, const struct succession *s,
+    const struct peer_table *fresh)
+{
+	for (size_t j = 0; j < old->n; j++)
+		if (s->next[j] == NULL)
+			EVENT(EVENT_PEER_REMOVED,
+			    EVF_STR("peer", old->peers[j].cfg.name));
+	for (size_t i = 0; i < fresh->n; i++) {
+		bool carried = false;
+
+		for (size_t j = 0; j < old->n && !carried; j++)
+			carried = s->next[j] == &fresh->peers[i];
+		if (!carried)
+			EVENT(EVENT_PEER_ADDED,
+			    EVF_STR("peer", fresh->peers[i].cfg.name));
+	}
+}
+
+static int
+reload_apply(struct daemon *d, char *msg, size_t msglen)
 {
 	struct config *next;
 	struct peer_table fresh, old;
@@ -217,6 +240,7 @@ daemon_reload(struct daemon *d, char *msg, size_t msglen)
 	old = d->peers;
 	d->peers = fresh;
 	removed = old.n - n.unchanged;
+	report_peers(&old, &s, &d->peers);
 	peer_table_free(&old);
 	underlay_prune(d);
 	workers_resume(&d->workers);
@@ -229,4 +253,23 @@ daemon_reload(struct daemon *d, char *msg, size_t msglen)
 	    "unchanged, %zu gone", d->peers.n, n.added, n.changed,
 	    n.unchanged, removed - n.changed);
 	return 0;
+}
+
+int
+daemon_reload(struct daemon *d, char *msg, size_t msglen)
+{
+	int ret = reload_apply(d, msg, msglen);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	d->reloads.last_s = (uint64_t)ts.tv_sec;
+	d->reloads.last_ok = ret == 0;
+	if (ret == 0) {
+		d->reloads.ok++;
+		EVENT(EVENT_RELOAD_APPLIED, EVF_STR("summary", msg));
+	} else {
+		d->reloads.failed++;
+		EVENT(EVENT_RELOAD_REFUSED, EVF_STR("reason", msg));
+	}
+	return ret;
 }
