@@ -79,6 +79,7 @@ struct hs_peer {
 	bool		 kk;
 	uint8_t		 s_pub[32], rs_pub[32];
 	uint8_t		 ck0[32];		/* HASH(protocol name) */
+	uint8_t		 h_ctx[32];		/* after name and ctx */
 	uint8_t		 h0_init[32];		/* after the pre-messages */
 	uint8_t		 h0_resp[32];
 	uint8_t		 instance[ID_LEN];	/* tells our reflections */
@@ -96,6 +97,8 @@ struct hs_peer {
 	struct session	 next;			/* responder's, unconfirmed */
 	struct retiring	 old[2];		/* inbound only, for a grace */
 	uint64_t	 keepalive_at;		/* no KEEPALIVE event before */
+	uint64_t	 answer_window;		/* HS_ANSWER_RATE, per second */
+	unsigned	 answers;
 };
 
 /* h = HASH(h | a | b) */
@@ -466,21 +469,53 @@ make_response(struct hs_peer *hs, struct noise *n, const uint8_t *init,
 	return 0;
 }
 
+/* The TAI64N of an initiation in ns since the epoch, 0 if it predates it. */
+static uint64_t
+timestamp_ns(const uint8_t ts[TS_LEN])
+{
+	uint64_t s = (uint64_t)be32_get(ts) << 32 | be32_get(ts + 4);
+
+	if (s < (1ULL << 62))
+		return 0;
+	return (s - (1ULL << 62)) * 1000000000u + be32_get(ts + 8);
+}
+
+/* Keys are made for at most HS_ANSWER_RATE authentic, new messages a
+ * second: what fails authentication or is replayed counts for nothing,
+ * so replays cannot use up the peer's share. */
+static bool
+answer_ok(struct hs_peer *hs, uint64_t now)
+{
+	if (now - hs->answer_window >= 1000 || hs->answer_window == 0) {
+		hs->answer_window = now;
+		hs->answers = 0;
+	}
+	return hs->answers++ < HS_ANSWER_RATE;
+}
+
 static enum hs_event_type
 on_initiation(struct hs_peer *hs, uint64_t now, const uint8_t *msg,
     uint8_t *out, size_t *out_len)
 {
 	struct noise *n = &hs->sec->work;
 	uint8_t payload[PAYLOAD_LEN];
+	uint64_t wall;
 
 	if (consume_initiation(hs, n, msg, payload) != 0)
 		return HS_EV_AUTH_FAILED;
-	/* Our own initiation sent back: with a PSK alone, nothing else tells
-	 * the two ends apart. */
+	/* Our own initiation sent back: with a PSK alone and no endpoints
+	 * bound, nothing else tells the two ends apart. */
 	if (memcmp(payload + TS_LEN, hs->instance, ID_LEN) == 0)
 		return HS_EV_REPLAY;
 	if (memcmp(payload, hs->greatest_ts, TS_LEN) <= 0)
 		return HS_EV_REPLAY;
+	/* A timestamp from the future would make the peer's real ones look
+	 * like replays until our clock caught up. */
+	wall = hs->env.realtime_ns(hs->env.arg);
+	if (timestamp_ns(payload) > wall + HS_FUTURE_MAX_MS * 1000000ull)
+		return HS_EV_CLOCK_AHEAD;
+	if (!answer_ok(hs, now))
+		return HS_EV_RATE_LIMITED;
 	memcpy(hs->greatest_ts, payload, TS_LEN);
 	/* Both ends initiated: the end with the lower instance id goes on.
 	 * The id is fixed for a daemon's life, so a retransmission (a fresh
@@ -488,14 +523,13 @@ on_initiation(struct hs_peer *hs, uint64_t now, const uint8_t *msg,
 	 * each other. The winner resends its initiation as it was, at once:
 	 * the loser may not have seen it (a peer that has answers it again
 	 * as a replay, harmlessly). The trigger passed the PSK's AEAD, and
-	 * the resend is no larger, so this amplifies nothing. */
-	if (hs->pending) {
-		if (memcmp(hs->instance, payload + TS_LEN, ID_LEN) < 0) {
-			memcpy(out, hs->pending_msg, HS_INIT_LEN);
-			*out_len = HS_INIT_LEN;
-			return HS_EV_NONE;
-		}
-		abandon(hs);
+	 * the resend is no larger, so this amplifies nothing. The loser
+	 * answers but keeps its own initiation until the answer is
+	 * confirmed: the trigger may be a replay (after our restart). */
+	if (hs->pending && memcmp(hs->instance, payload + TS_LEN, ID_LEN) < 0) {
+		memcpy(out, hs->pending_msg, HS_INIT_LEN);
+		*out_len = HS_INIT_LEN;
+		return HS_EV_NONE;
 	}
 	if (make_response(hs, n, msg, out) != 0)
 		return HS_EV_AUTH_FAILED;
@@ -513,6 +547,8 @@ on_response(struct hs_peer *hs, uint64_t now, const uint8_t *msg)
 	/* Duplicates and answers to initiations since replaced. */
 	if (!hs->pending || be32_get(msg + R_RECEIVER) != hs->pending_idx)
 		return HS_EV_STALE;
+	if (!answer_ok(hs, now))
+		return HS_EV_RATE_LIMITED;
 	*n = sec->pending;
 	mix_hash(n, msg, R_EPH);
 	mix_ephemeral(n, msg + R_EPH);
@@ -561,6 +597,9 @@ hs_confirm(struct hs_peer *hs, uint64_t now, uint32_t rx_spi,
 	retire(hs, hs->cur.rx, now);
 	hs->cur = hs->next;
 	hs->next = (struct session){ 0, 0 };
+	/* The peer holds keys we answered for: ours are moot. */
+	if (hs->pending)
+		abandon(hs);
 	return event_end(hs, ev, HS_EV_SA_CHANGED);
 }
 
@@ -656,6 +695,10 @@ hs_drop_reason(enum hs_event_type t)
 		return DROP_HS_STALE;
 	case HS_EV_MALFORMED:
 		return DROP_HS_MALFORMED;
+	case HS_EV_CLOCK_AHEAD:
+		return DROP_HS_CLOCK_AHEAD;
+	case HS_EV_RATE_LIMITED:
+		return DROP_HS_RATE_LIMITED;
 	default:
 		return DROP_NONE;
 	}
@@ -678,25 +721,54 @@ mac1_key(uint8_t key[32], const uint8_t psk[32], const uint8_t *pub)
 	sodium_memzero(&st, sizeof(st));
 }
 
-/* ck and h before the first message. The prologue binds the context; with
- * static keys the pre-messages add the initiator's, then the responder's. */
+/* h before the first message, for each role: the prologue's endpoints
+ * (if bound) go initiator first; with static keys the pre-messages add
+ * the initiator's, then the responder's. */
 static void
-init_hashes(struct hs_peer *hs, const void *ctx, size_t ctx_len)
+role_hashes(struct hs_peer *hs, const void *local, size_t local_len,
+    const void *peer, size_t peer_len)
 {
-	const char *name = hs->kk ? NAME_KK : NAME_NN;
 	uint8_t *hi = hs->h0_init, *hr = hs->h0_resp;
 
-	/* Both names exceed 32 bytes, so h = HASH(name). */
-	crypto_hash_sha256(hs->ck0, (const uint8_t *)name, strlen(name));
-	memcpy(hi, hs->ck0, 32);
-	hash_into(hi, LABEL_PROLOGUE, strlen(LABEL_PROLOGUE), ctx, ctx_len);
-	memcpy(hr, hi, 32);
+	memcpy(hi, hs->h_ctx, 32);
+	memcpy(hr, hs->h_ctx, 32);
+	if (local_len + peer_len > 0) {
+		hash_into(hi, local, local_len, peer, peer_len);
+		hash_into(hr, peer, peer_len, local, local_len);
+	}
 	if (!hs->kk)
 		return;
 	hash_into(hi, hs->s_pub, 32, NULL, 0);
 	hash_into(hi, hs->rs_pub, 32, NULL, 0);
 	hash_into(hr, hs->rs_pub, 32, NULL, 0);
 	hash_into(hr, hs->s_pub, 32, NULL, 0);
+}
+
+/* ck and h before the first message. The prologue binds the context. */
+static void
+init_hashes(struct hs_peer *hs, const void *ctx, size_t ctx_len)
+{
+	const char *name = hs->kk ? NAME_KK : NAME_NN;
+
+	/* Both names exceed 32 bytes, so h = HASH(name). */
+	crypto_hash_sha256(hs->ck0, (const uint8_t *)name, strlen(name));
+	memcpy(hs->h_ctx, hs->ck0, 32);
+	hash_into(hs->h_ctx, LABEL_PROLOGUE, strlen(LABEL_PROLOGUE), ctx,
+	    ctx_len);
+	role_hashes(hs, NULL, 0, NULL, 0);
+}
+
+void
+hs_peer_bind(struct hs_peer *hs, const void *local, size_t local_len,
+    const void *peer, size_t peer_len)
+{
+	role_hashes(hs, local, local_len, peer, peer_len);
+}
+
+bool
+hs_pending(const struct hs_peer *hs)
+{
+	return hs->pending;
 }
 
 static int

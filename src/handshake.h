@@ -30,6 +30,10 @@
 #define HS_GIVEUP_MS	90000	/* an initiation is retried this long */
 #define HS_GRACE_MS	15000	/* a replaced inbound SA still accepts */
 #define HS_KEEPALIVE_MS	1000	/* KEEPALIVE events at most this often */
+/* An initiation stamped further ahead of our wall clock is refused. */
+#define HS_FUTURE_MAX_MS	60000
+/* Authentic, new handshake messages a peer gets answers to per second. */
+#define HS_ANSWER_RATE	10
 
 /* Injected effects. random must not fail; realtime_ns is the wall clock
  * (ns since the Unix epoch), read only to stamp initiations; spi_in_use,
@@ -74,6 +78,8 @@ enum hs_event_type {
 	HS_EV_MALFORMED,	/* size, type or reserved bytes */
 	HS_EV_TIMEOUT,		/* gave up; no keys, drop queued frames */
 	HS_EV_KEEPALIVE,	/* send a packet (a dummy if none) on tx */
+	HS_EV_CLOCK_AHEAD,	/* stamped too far ahead of our clock */
+	HS_EV_RATE_LIMITED,	/* more than HS_ANSWER_RATE a second */
 };
 
 struct hs_event {
@@ -98,6 +104,13 @@ struct hs_peer	*hs_peer_new(const uint8_t psk[HS_KEY_LEN],
 		    const struct hs_static *st, const void *ctx, size_t ctx_len,
 		    const struct hs_env *);
 void		 hs_peer_free(struct hs_peer *);
+/* PSK mode: binds both ends' underlay endpoints (address and port, as
+ * the caller encodes them) into every handshake, initiator first, so
+ * that a recorded message fails between any other two hosts. */
+void		 hs_peer_bind(struct hs_peer *, const void *local,
+		    size_t local_len, const void *peer, size_t peer_len);
+/* Whether an initiation of ours is out. */
+bool		 hs_pending(const struct hs_peer *);
 
 /* Starts a handshake: out gets an initiation of HS_INIT_LEN bytes. The
  * first frame to a peer without keys, or the daemon's rekey policy, calls

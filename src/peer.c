@@ -344,6 +344,38 @@ session_context(const struct peer_config *pc, char *buf, size_t len)
 	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }
 
+/* An underlay endpoint as the PSK-mode prologue binds it: the family,
+ * the address and the port. */
+static size_t
+endpoint_bytes(uint8_t out[1 + 16 + 2], const struct ovt_addr *a,
+    uint16_t port)
+{
+	size_t alen = a->family == AF_INET6 ? 16 : 4;
+
+	out[0] = a->family == AF_INET6 ? 6 : 4;
+	memcpy(out + 1, a->family == AF_INET6 ? (const void *)&a->v6 :
+	    (const void *)&a->v4, alen);
+	out[1 + alen] = port >> 8;
+	out[2 + alen] = port & 0xff;
+	return 3 + alen;
+}
+
+/* With a PSK alone, a handshake holds only between these two endpoints;
+ * key-mode peers are bound by their keys and may roam. */
+static void
+bind_endpoints(struct peer *p)
+{
+	uint8_t local[19], remote[19];
+	size_t llen, rlen;
+
+	if (p->cfg.has_public_key)
+		return;
+	llen = endpoint_bytes(local, &p->src, p->cfg.enc.handshake_port);
+	rlen = endpoint_bytes(remote, &p->cfg.remote,
+	    p->cfg.enc.handshake_port);
+	hs_peer_bind(p->session->hs, local, llen, remote, rlen);
+}
+
 /* The 32-byte PSK of a passphrase: none (zeros, key mode without one) is
  * WireGuard's default; a key as `ovtunctl genpsk` prints it is used as it
  * is; anything else is stretched with Argon2id, which is slow on purpose. */
@@ -399,6 +431,7 @@ peer_table_start_sessions(struct peer_table *t, const struct peer_table *live,
 		    session_context(&p->cfg, ctx, sizeof(ctx)), &env);
 		if (p->session == NULL)
 			break;
+		bind_endpoints(p);
 		p->session->owner = p;
 		p->session->gate = gate;
 	}

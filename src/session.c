@@ -280,6 +280,8 @@ on_event(struct session *s, const struct hs_event *ev, uint64_t now,
 		mark_current(s, &ev->sas);
 		gate_end(s);
 		out->keys_ready = s->tx != NULL && queued(s) > 0;
+		if (!hs_pending(s->hs))
+			s->hs_started_ms = 0;
 		break;
 	case HS_EV_KEEPALIVE:
 		out->keepalive = true;
@@ -423,17 +425,6 @@ session_confirm(struct session *s, uint32_t spi, uint64_t now,
 		on_event(s, &ev, now, out);
 }
 
-/* At most SESSION_HS_RATE messages a second reach the X25519 work. */
-static bool
-hs_rate_ok(struct session *s, uint64_t now)
-{
-	if (now - s->hs_window_ms >= 1000) {
-		s->hs_window_ms = now;
-		s->hs_in_window = 0;
-	}
-	return s->hs_in_window++ < SESSION_HS_RATE;
-}
-
 enum drop_reason
 session_handshake(struct session *s, const uint8_t *msg, size_t len,
     uint64_t now, struct session_out *out)
@@ -442,10 +433,6 @@ session_handshake(struct session *s, const uint8_t *msg, size_t len,
 	enum hs_event_type type;
 	size_t reply_len = 0;
 
-	if ((type = hs_precheck(s->hs, msg, len)) != HS_EV_NONE)
-		return hs_drop_reason(type);
-	if (!hs_rate_ok(s, now))
-		return DROP_HS_RATE_LIMITED;
 	type = hs_receive(s->hs, now, msg, len, out->hs_msg, &reply_len, &ev);
 	out->hs_len = reply_len;
 	if (type == HS_EV_NONE || type == HS_EV_KEYS_READY ||

@@ -20,7 +20,6 @@
 #define SESSION_KEEPALIVE_MS	10000	/* idle this long: send a dummy */
 #define SESSION_DEAD_MS		30000	/* heard nothing this long: down */
 #define SESSION_RETRY_MS	5000	/* down: try a handshake this often */
-#define SESSION_HS_RATE		10	/* handshake messages per second */
 #define SESSION_UNANSWERED_MS	5000	/* then say so, once */
 /* Rekey by count long before a 32-bit sequence number could wrap. */
 #define SESSION_REKEY_PACKETS	(1ull << 31)
@@ -81,8 +80,6 @@ struct session {
 	uint64_t		 last_rx_ms, last_tx_ms, last_attempt_ms;
 	uint64_t		 hs_started_ms;	/* 0: no handshake runs */
 	bool			 hs_warned;
-	uint64_t		 hs_window_ms;	/* rate limit of handshakes */
-	unsigned		 hs_in_window;
 	pthread_mutex_t		 queue_lock;
 	struct pkt		*queue[SESSION_QUEUE_MAX];
 	unsigned		 queue_head, n_queued;

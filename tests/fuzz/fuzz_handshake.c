@@ -1,7 +1,9 @@
 /* The handshake state machine between two ends with one PSK (A and B) and,
  * if the first byte says so, a third (C) that must never get in: another
- * PSK, the same PSK with another context, or with static keys the same
- * PSK and another static key. Randomness and the wall clock are the
+ * PSK, the same PSK with another context, or the same PSK and context
+ * and (with static keys) another static key or (PSK mode, where both
+ * ends' endpoints are bound) an endpoint of its own, as a member of the
+ * overlay replaying what it saw elsewhere. Randomness and the wall clock are the
  * input's (a seeded generator per end, bytes the input forces through it,
  * clock steps), and the rest of the input is a schedule: initiate,
  * deliver an earlier message (as sent, corrupted, truncated, extended,
@@ -61,6 +63,7 @@ struct msg {
 	size_t		 len;
 	int		 from;
 	int		 answers;	/* a response: the initiation's index */
+	uint64_t	 ts_ns;		/* an initiation: its timestamp */
 	bool		 has_keys;	/* a response: its sender's keys */
 	struct hs_keys	 keys;
 	bool		 ready[3];	/* gave keys to this end already */
@@ -89,6 +92,9 @@ struct side {
 	unsigned	 attempts;
 	int		 last_init;	/* log index of our newest, -1 */
 	int		 greatest;	/* newest initiation taken, -1 */
+	uint64_t	 last_ts_ns;	/* newest timestamp sent */
+	uint64_t	 answer_window;	/* HS_ANSWER_RATE */
+	unsigned	 answers;
 	uint32_t	 cur_rx, cur_tx, next_rx, next_tx;
 	struct {
 		uint32_t spi;
@@ -285,6 +291,31 @@ retry_base(unsigned attempts)
 	return base > HS_RETRY_MAX_MS ? HS_RETRY_MAX_MS : base;
 }
 
+/* The timestamp the end puts in an initiation it makes now. */
+static uint64_t
+model_timestamp(struct side *sd)
+{
+	uint64_t ns = env_realtime(sd);
+
+	if (ns <= sd->last_ts_ns)
+		ns = sd->last_ts_ns + 1;
+	sd->last_ts_ns = ns;
+	return ns;
+}
+
+/* Authentic, new messages answered: HS_ANSWER_RATE a second. */
+static bool
+model_answer_ok(struct side *sd)
+{
+	uint64_t now = sd->w->now;
+
+	if (now - sd->answer_window >= 1000 || sd->answer_window == 0) {
+		sd->answer_window = now;
+		sd->answers = 0;
+	}
+	return sd->answers++ < HS_ANSWER_RATE;
+}
+
 static void
 model_schedule(struct side *sd)
 {
@@ -366,6 +397,7 @@ op_initiate(struct world *w, struct side *sd)
 	FUZZ_CHECK(be32_get(w->out) == HS_MSG_INIT);
 	FUZZ_CHECK(mac1_ok(w->out, out_len, sd->mac1_tx));
 	idx = log_add(w, w->out, out_len, sd->id);
+	w->log[idx].ts_ns = model_timestamp(sd);
 	sd->pending = true;
 	sd->started = w->now;
 	sd->attempts = 0;
@@ -426,6 +458,11 @@ deliver(struct world *w, struct side *sd, const uint8_t *msg, size_t len)
 		if (memcmp(ps->instance, sd->instance, 8) == 0 ||
 		    e <= sd->greatest) {
 			want = HS_EV_REPLAY;
+		} else if (w->log[e].ts_ns > env_realtime(sd) +
+		    HS_FUTURE_MAX_MS * 1000000ull) {
+			want = HS_EV_CLOCK_AHEAD;
+		} else if (!model_answer_ok(sd)) {
+			want = HS_EV_RATE_LIMITED;
 		} else if (sd->pending &&
 		    memcmp(sd->instance, ps->instance, 8) < 0) {
 			want = HS_EV_NONE;
@@ -439,6 +476,8 @@ deliver(struct world *w, struct side *sd, const uint8_t *msg, size_t len)
 		if (!sd->pending ||
 		    be32_get(b + 8) != init_sender(w, sd->last_init))
 			want = HS_EV_STALE;
+		else if (!model_answer_ok(sd))
+			want = HS_EV_RATE_LIMITED;
 		else if (m->answers >= 0 &&
 		    w->log[m->answers].len == HS_INIT_LEN &&
 		    memcmp(w->log[m->answers].b, w->log[sd->last_init].b,
@@ -464,9 +503,14 @@ deliver(struct world *w, struct side *sd, const uint8_t *msg, size_t len)
 		FUZZ_CHECK(t == pre && out_len == 0);
 
 	if (!legit) {
-		/* Nothing gets in, nothing is answered. */
+		/* Nothing gets in, nothing is answered. A response to what
+		 * is out counts toward the rate before its AEAD is tried. */
+		if (pre == HS_EV_NONE && type == HS_MSG_RESP && sd->pending &&
+		    be32_get(msg + 8) == init_sender(w, sd->last_init))
+			FUZZ_CHECK(t == (model_answer_ok(sd) ?
+			    HS_EV_AUTH_FAILED : HS_EV_RATE_LIMITED));
 		FUZZ_CHECK(t == HS_EV_MALFORMED || t == HS_EV_AUTH_FAILED ||
-		    t == HS_EV_STALE ||
+		    t == HS_EV_STALE || t == HS_EV_RATE_LIMITED ||
 		    (t == HS_EV_REPLAY && from == sd->id &&
 		    type == HS_MSG_INIT));
 		FUZZ_CHECK(out_len == 0 && ev.keys == NULL);
@@ -480,7 +524,6 @@ deliver(struct world *w, struct side *sd, const uint8_t *msg, size_t len)
 		/* No free SPI for the response; the initiation was new. */
 		FUZZ_CHECK(sd->draws4 >= 64 && out_len == 0);
 		sd->greatest = e;
-		sd->pending = false;
 		check_sas(sd, &ev);
 		return;
 	}
@@ -518,8 +561,8 @@ deliver(struct world *w, struct side *sd, const uint8_t *msg, size_t len)
 		FUZZ_CHECK(!ev.keys->initiator);
 		FUZZ_CHECK(ev.keys->tx_spi == sender);
 		FUZZ_CHECK(ev.keys->rx_spi == be32_get(w->out + 4));
+		/* An initiation of ours stays out until hs_confirm. */
 		sd->greatest = e;
-		sd->pending = false;
 		model_retire(sd, sd->next_rx);
 		sd->next_rx = ev.keys->rx_spi;
 		sd->next_tx = ev.keys->tx_spi;
@@ -591,6 +634,7 @@ op_timers(struct world *w, struct side *sd, bool force)
 			FUZZ_CHECK(mac1_ok(w->out, out_len, sd->mac1_tx));
 			FUZZ_CHECK(log_find(w, w->out, out_len) < 0);
 			idx = log_add(w, w->out, out_len, sd->id);
+			w->log[idx].ts_ns = model_timestamp(sd);
 			sd->last_init = idx;
 			sd->attempts++;
 			model_schedule(sd);
@@ -644,6 +688,7 @@ op_confirm(struct world *w, struct side *sd, struct fuzz_rd *r)
 		sd->cur_rx = sd->next_rx;
 		sd->cur_tx = sd->next_tx;
 		sd->next_rx = sd->next_tx = 0;
+		sd->pending = false;	/* the peer's keys won */
 	}
 	check_sas(sd, &ev);
 }
@@ -751,13 +796,13 @@ setup(struct world *w, uint8_t cfg, struct fuzz_rd *r)
 	struct hs_env env = {
 		.random = env_random, .realtime_ns = env_realtime,
 	};
+	static const char *const ep[] = { "192.0.2.1:4797",
+	    "192.0.2.2:4797", "192.0.2.3:4797" };
 	struct hs_static st;
 	int variant = (cfg >> 2) % 3;
 
 	w->kk = (cfg & 1) != 0;
 	w->nsides = (cfg & 2) ? 3 : 2;
-	if (!w->kk && variant == 2)
-		variant = 0;
 	w->now = 1000 + fuzz_get16(r);
 	FUZZ_CHECK((w->out = malloc(HS_MSG_MAX)) != NULL);
 	for (int i = 0; i < w->nsides; i++) {
@@ -793,6 +838,11 @@ setup(struct world *w, uint8_t cfg, struct fuzz_rd *r)
 		sd->hs = hs_peer_new(psk, w->kk ? &st : NULL, ctx, strlen(ctx),
 		    &env);
 		FUZZ_CHECK(sd->hs != NULL && !sd->capture);
+		/* PSK mode binds the endpoints: C, with the PSK and the
+		 * context of A and B, sends from an endpoint of its own. */
+		if (!w->kk)
+			hs_peer_bind(sd->hs, ep[i], strlen(ep[i]), ep[them],
+			    strlen(ep[them]));
 		mac1_key(sd->mac1_tx, psk, w->kk ? s_pub[them] : NULL);
 		mac1_key(sd->mac1_rx, psk, w->kk ? s_pub[me] : NULL);
 		FUZZ_CHECK(hs_next_timeout(sd->hs) == UINT64_MAX);

@@ -540,14 +540,16 @@ simultaneous(uint8_t tag)
 	    HS_INIT_LEN);
 	ck_assert_int_eq(recv_msg(lose, a_wins ? &ra : &rb, NULL),
 	    HS_EV_REPLAY);
-	/* The loser dropped its own initiation; the winner still waits. */
-	ck_assert_uint_eq(hs_next_timeout(lose->hs), UINT64_MAX);
+	/* Both still wait: the loser keeps its own initiation until the
+	 * winner shows it holds the keys of the answer. */
+	ck_assert_uint_ne(hs_next_timeout(lose->hs), UINT64_MAX);
 	ck_assert_uint_ne(hs_next_timeout(win->hs), UINT64_MAX);
 	ck_assert_int_eq(recv_msg(win, a_wins ? &rb : &ra, NULL),
 	    HS_EV_KEYS_READY);
 	check_pair(win, lose);
 	confirm(lose);
 	ck_assert_uint_eq(hs_next_timeout(win->hs), UINT64_MAX);
+	ck_assert_uint_eq(hs_next_timeout(lose->hs), UINT64_MAX);
 	return a_wins;
 }
 
@@ -599,6 +601,101 @@ START_TEST(simultaneous_initiation)
 }
 END_TEST
 
+/* An initiation stamped more than HS_FUTURE_MAX_MS ahead of the
+ * responder's clock is refused and leaves no trace, so the peer's real
+ * ones still pass. */
+START_TEST(future_timestamp)
+{
+	struct msg m;
+
+	A.wall_ns = B.wall_ns + (HS_FUTURE_MAX_MS + 1000) * 1000000ull;
+	m = initiate(&A);
+	ck_assert_int_eq(recv_msg(&B, &m, NULL), HS_EV_CLOCK_AHEAD);
+	ck_assert_int_eq(hs_drop_reason(HS_EV_CLOCK_AHEAD),
+	    DROP_HS_CLOCK_AHEAD);
+	end_new(&A, 'a', psk, NULL, CTX);
+	A.wall_ns = B.wall_ns + (HS_FUTURE_MAX_MS - 1000) * 1000000ull;
+	handshake(&A, &B);
+}
+END_TEST
+
+/* PSK mode with both ends' endpoints bound: C and D share the PSK and
+ * the context, but what they exchange fails with A and B, either way,
+ * and A's initiation sent back to A fails too. */
+static void
+bind(struct end *e, const char *local, const char *peer)
+{
+	hs_peer_bind(e->hs, local, strlen(local), peer, strlen(peer));
+}
+
+START_TEST(bound_endpoints)
+{
+	struct end D = { 0 };
+	struct msg m, cd;
+
+	bind(&A, "a:4797", "b:4797");
+	bind(&B, "b:4797", "a:4797");
+	handshake(&A, &B);
+	ck_assert_ptr_nonnull(end_new(&C, 'C', psk, NULL, CTX));
+	ck_assert_ptr_nonnull(end_new(&D, 'D', psk, NULL, CTX));
+	bind(&C, "c:4797", "d:4797");
+	bind(&D, "d:4797", "c:4797");
+	handshake(&C, &D);
+
+	now += 1000;
+	C.wall_ns += 1000000000;
+	cd = initiate(&C);
+	ck_assert_int_eq(recv_msg(&B, &cd, NULL), HS_EV_AUTH_FAILED);
+	ck_assert_int_eq(recv_msg(&A, &cd, NULL), HS_EV_AUTH_FAILED);
+	A.wall_ns += 1000000000;
+	m = initiate(&A);
+	ck_assert_int_eq(recv_msg(&C, &m, NULL), HS_EV_AUTH_FAILED);
+	ck_assert_int_eq(recv_msg(&D, &m, NULL), HS_EV_AUTH_FAILED);
+	ck_assert_int_eq(recv_msg(&A, &m, NULL), HS_EV_AUTH_FAILED);
+	/* Their own receivers still take them. */
+	ck_assert_int_eq(recv_msg(&B, &m, NULL), HS_EV_KEYS_READY);
+	ck_assert_int_eq(recv_msg(&D, &cd, NULL), HS_EV_KEYS_READY);
+	hs_peer_free(D.hs);
+}
+END_TEST
+
+/* A restarted end (no timestamp memory) with its own initiation out
+ * gets a replay of the peer's old initiation. Losing the tie-break, it
+ * answers, but keeps its initiation, which the peer then completes. */
+START_TEST(replay_in_tie_break)
+{
+	struct msg old, m, r;
+	unsigned yielded = 0;
+
+	for (uint8_t tag = 0; tag < 32; tag += 2) {
+		end_new(&A, tag, psk, NULL, CTX);
+		end_new(&B, tag + 1, psk, NULL, CTX);
+		old = initiate(&B);
+		ck_assert_int_eq(recv_msg(&A, &old, &r), HS_EV_KEYS_READY);
+		ck_assert_int_eq(recv_msg(&B, &r, NULL), HS_EV_KEYS_READY);
+		confirm(&A);
+		/* A restarts and initiates; the old initiation comes again. */
+		end_new(&A, tag, psk, NULL, CTX);
+		A.wall_ns += 5000000000ULL;
+		B.wall_ns += 5000000000ULL;
+		now += 5000;
+		m = initiate(&A);
+		if (recv_msg(&A, &old, &r) != HS_EV_KEYS_READY)
+			continue;	/* A won: nothing yielded */
+		yielded++;
+		ck_assert_uint_ne(hs_next_timeout(A.hs), UINT64_MAX);
+		/* B, which never sent old again, takes A's answer as stale. */
+		ck_assert_int_eq(recv_msg(&B, &r, NULL), HS_EV_STALE);
+		ck_assert_int_eq(recv_msg(&B, &m, &r), HS_EV_KEYS_READY);
+		ck_assert_int_eq(recv_msg(&A, &r, NULL), HS_EV_KEYS_READY);
+		check_pair(&A, &B);
+		ck_assert_uint_eq(A.ev.sas.tx_spi, A.keys.tx_spi);
+		confirm(&B);
+	}
+	ck_assert_uint_gt(yielded, 0);
+}
+END_TEST
+
 START_TEST(rekey)
 {
 	struct msg m, r;
@@ -610,6 +707,7 @@ START_TEST(rekey)
 	old_b = B.keys;
 	now += 120000;
 	A.wall_ns += 120000000000ULL;
+	B.wall_ns += 120000000000ULL;
 	m = initiate(&A);
 	ck_assert_int_eq(recv_msg(&B, &m, &r), HS_EV_KEYS_READY);
 	/* Make before break: B sends with the old SA until A confirms. */
@@ -787,6 +885,9 @@ handshake_suite(void)
 	tcase_add_test(hs, stale_first);
 	tcase_add_test(hs, simultaneous_initiation);
 	tcase_add_test(hs, lost_first_of_crossing);
+	tcase_add_test(hs, future_timestamp);
+	tcase_add_test(hs, bound_endpoints);
+	tcase_add_test(hs, replay_in_tie_break);
 	tcase_add_test(hs, rekey);
 	tcase_add_test(hs, rekey_crossing);
 	tcase_add_test(hs, garbage);
