@@ -43,7 +43,7 @@ srcs() {
 	gre)	echo "src/gre.c src/drop.c" ;;
 	vxlan)	echo "src/vxlan.c src/drop.c" ;;
 	geneve)	echo "src/geneve.c src/drop.c" ;;
-	config)	echo "src/config.c src/addr.c" ;;
+	config)	echo "src/config.c src/addr.c src/key.c" ;;
 	ctl)	echo "src/emit.c" ;;
 	fdb)	echo "src/fdb.c" ;;
 	esp)	echo "src/esp.c src/replay.c src/drop.c" ;;
