@@ -353,7 +353,7 @@ ctl_share(const char *path, const char *group)
 	return 0;
 }
 
-struct ctl_server *
+int
 ctl_open(struct daemon *d, const char *path, const char *group, char *err,
     size_t errlen)
 {
@@ -365,19 +365,19 @@ ctl_open(struct daemon *d, const char *path, const char *group, char *err,
 		snprintf(err, errlen, "control socket %s: %s", path,
 		    fd == -EADDRINUSE ? "another ovtund is listening there" :
 		    strerror(-fd));
-		return NULL;
+		return fd;
 	}
 	if (group[0] != '\0' && (ret = ctl_share(path, group)) < 0) {
 		snprintf(err, errlen, "control socket %s: group %s: %s", path,
 		    group, strerror(-ret));
 		close(fd);
 		unlink(path);
-		return NULL;
+		return ret;
 	}
 	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
 		close(fd);
 		snprintf(err, errlen, "control socket: out of memory");
-		return NULL;
+		return -ENOMEM;
 	}
 	srv->d = d;
 	snprintf(srv->path, sizeof(srv->path), "%s", path);
@@ -388,9 +388,10 @@ ctl_open(struct daemon *d, const char *path, const char *group, char *err,
 		unlink(path);
 		free(srv);
 		snprintf(err, errlen, "control socket: libevent listener");
-		return NULL;
+		return -ENOMEM;
 	}
-	return srv;
+	d->ctl = srv;
+	return 0;
 }
 
 void

@@ -10,10 +10,10 @@ struct daemon;
 struct emit;
 struct ctl_server;
 
-/* Creates the socket at path, mode 0600, or 0660 for group when it is not
- * ""; refuses when another daemon answers there. Returns NULL with why in
- * err. */
-struct ctl_server *ctl_open(struct daemon *, const char *path,
+/* Creates d->ctl, the socket at path, mode 0600, or 0660 for group when
+ * it is not ""; refuses when another daemon answers there. Returns 0 or a
+ * negative errno, with why in err. */
+int		 ctl_open(struct daemon *d, const char *path,
 		    const char *group, char *err, size_t errlen);
 /* Closes every client and removes the socket file. */
 void		 ctl_close(struct ctl_server *);

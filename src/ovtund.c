@@ -249,16 +249,17 @@ static int
 setup_datapaths(struct daemon *d, unsigned n, char *err, size_t errlen)
 {
 	struct datapath *dps[CONFIG_WORKERS_MAX + 1];
+	int ret;
 
 	d->shared.n_workers = n;
 	d->shared.main_inbox = &d->inbox;
 	randombytes_buf(d->shared.flow_key, sizeof(d->shared.flow_key));
-	if (dp_inbox_init(&d->inbox) < 0 ||
-	    workers_init(&d->workers, n, &d->shared, d->tap.fds) < 0 ||
-	    dp_init(&d->dp, n, &d->shared, -1) < 0) {
+	if ((ret = dp_inbox_init(&d->inbox)) < 0 ||
+	    (ret = workers_init(&d->workers, n, &d->shared, d->tap.fds)) < 0 ||
+	    (ret = dp_init(&d->dp, n, &d->shared, -1)) < 0) {
 		snprintf(err, errlen, "cannot set up the workers: %s",
-		    strerror(errno));
-		return -1;
+		    strerror(-ret));
+		return ret;
 	}
 	d->shared.send_inbox = &d->workers.w[0].inbox;
 	for (unsigned i = 0; i < n; i++)
@@ -292,55 +293,59 @@ setup(struct daemon *d, char *err, size_t errlen)
 {
 	const struct config *cfg = d->cfg;
 	unsigned n = workers_count(cfg->workers);
+	int ret;
 
 	if ((d->base = event_base_new()) == NULL) {
 		snprintf(err, errlen, "libevent: cannot create event base");
-		return -1;
+		return -ENOMEM;
 	}
 	d->fdb = fdb_create(cfg->mac_table_size,
 	    (uint64_t)cfg->mac_aging * 1000);
 	if (d->fdb == NULL || peer_table_init(&d->peers, cfg, n + 1) < 0) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
-	if (tap_open(&d->tap, cfg, derive_mtu(cfg), n, err, errlen) < 0) {
+	if ((ret = tap_open(&d->tap, cfg, derive_mtu(cfg), n, err,
+	    errlen)) < 0) {
 		preflight_blame(cfg, NULL, cfg->netns[0] ? "netns" : cfg->bridge[0] ?
 		    "bridge" : "interface", err, errlen);
-		return -1;
+		return ret;
 	}
-	if (setup_datapaths(d, n, err, errlen) < 0)
-		return -1;
+	if ((ret = setup_datapaths(d, n, err, errlen)) < 0)
+		return ret;
 	for (size_t i = 0; i < d->peers.n; i++) {
-		if (underlay_attach(d, &d->peers.peers[i], err, errlen) < 0) {
+		if ((ret = underlay_attach(d, &d->peers.peers[i], err,
+		    errlen)) < 0) {
 			preflight_blame(cfg, &cfg->peers[i], "remote", err,
 			    errlen);
-			return -1;
+			return ret;
 		}
 	}
-	if (peer_table_start_sessions(&d->peers, &d->peers, cfg, &d->gate,
-	    err, errlen) < 0)
-		return -1;
+	if ((ret = peer_table_start_sessions(&d->peers, &d->peers, cfg,
+	    &d->gate, err, errlen)) < 0)
+		return ret;
 	daemon_apply_keylog(d);
-	d->ctl = ctl_open(d, cfg->control, cfg->control_group, err, errlen);
-	if (d->ctl == NULL) {
+	if ((ret = ctl_open(d, cfg->control, cfg->control_group, err,
+	    errlen)) < 0) {
 		preflight_blame(cfg, NULL, "control", err, errlen);
-		return -1;
+		return ret;
 	}
-	if (setup_events(d) < 0) {
-		snprintf(err, errlen, "libevent: cannot add events");
-		return -1;
+	if ((ret = setup_events(d)) < 0) {
+		snprintf(err, errlen, "libevent: cannot add events: %s",
+		    strerror(-ret));
+		return ret;
 	}
 	/* Everything that needs root is done: the TAP exists and lives in
 	 * its namespace, and the sockets are bound. */
 	if (cfg->user[0] == '\0')
 		log_warn("no user configured: staying root");
-	else if (privs_drop(cfg->user, err, errlen) < 0)
-		return -1;
+	else if ((ret = privs_drop(cfg->user, err, errlen)) < 0)
+		return ret;
 	/* Threads started after the drop have no more than it left. */
-	if (workers_start(&d->workers) < 0) {
+	if ((ret = workers_start(&d->workers)) < 0) {
 		snprintf(err, errlen, "cannot start the workers: %s",
-		    strerror(errno));
-		return -1;
+		    strerror(-ret));
+		return ret;
 	}
 	return 0;
 }
@@ -430,7 +435,7 @@ main(int argc, char **argv)
 	struct daemon d = { .inbox = { .wake_fd = -1 } };
 	struct options o = { 0 };
 	char err[512];
-	int ready_fd = -1, ok;
+	int ready_fd = -1, ok, ret;
 
 	if (parse_options(argc, argv, &o) < 0)
 		return 1;
@@ -453,8 +458,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (!o.foreground && daemonize(&ready_fd) < 0) {
-		log_err("cannot daemonize: %s", strerror(errno));
+	if (!o.foreground && (ret = daemonize(&ready_fd)) < 0) {
+		log_err("cannot daemonize: %s", strerror(-ret));
 		return 1;
 	}
 	d.started_ms = clock_ms();

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -55,7 +56,7 @@ peer_table_init(struct peer_table *t, const struct config *cfg,
 	t->by_addr = calloc(cfg->n_peers, sizeof(*t->by_addr));
 	if (t->peers == NULL || t->by_addr == NULL) {
 		peer_table_free(t);
-		return -1;
+		return -ENOMEM;
 	}
 	t->n = cfg->n_peers;
 	for (size_t i = 0; i < t->n; i++) {
@@ -65,7 +66,7 @@ peer_table_init(struct peer_table *t, const struct config *cfg,
 		    n_counters * sizeof(*p->c));
 		if (p->c == NULL) {
 			peer_table_free(t);
-			return -1;
+			return -ENOMEM;
 		}
 		memset(p->c, 0, n_counters * sizeof(*p->c));
 		p->n_counters = n_counters;
@@ -407,7 +408,7 @@ peer_table_start_sessions(struct peer_table *t, const struct peer_table *live,
 		sodium_free(psk);
 		sodium_free(st);
 		snprintf(err, errlen, "out of locked memory for keys");
-		return -1;
+		return -ENOMEM;
 	}
 	if (cfg->private_key != NULL)
 		memcpy(st->local_private, cfg->private_key, HS_KEY_LEN);
@@ -442,7 +443,7 @@ peer_table_start_sessions(struct peer_table *t, const struct peer_table *live,
 		    t->peers[i].session == NULL) {
 			snprintf(err, errlen, "peer %s: cannot set up its "
 			    "encryption (out of memory)", t->peers[i].cfg.name);
-			return -1;
+			return -ENOMEM;
 		}
 	}
 	return 0;

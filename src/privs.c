@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 
@@ -13,13 +14,13 @@ privs_drop(const char *user, char *err, size_t errlen)
 
 	if (pw == NULL) {
 		snprintf(err, errlen, "user %s: no such user", user);
-		return -1;
+		return -ENOENT;
 	}
 	capng_clear(CAPNG_SELECT_BOTH);
 	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
 	    CAP_NET_ADMIN, CAP_NET_RAW, -1) != 0) {
 		snprintf(err, errlen, "capabilities: cannot select them");
-		return -1;
+		return -EINVAL;
 	}
 	/* Keeps the selected capabilities across the uid change, drops the
 	 * supplementary groups and empties the bounding set. */
@@ -28,7 +29,7 @@ privs_drop(const char *user, char *err, size_t errlen)
 	if (ret != 0) {
 		snprintf(err, errlen, "dropping to user %s failed (libcap-ng "
 		    "error %d)", user, ret);
-		return -1;
+		return -EPERM;
 	}
 	return 0;
 }

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/event.h>
 
@@ -28,54 +29,63 @@ usock_free(struct daemon *d, struct underlay_sock *u)
 	free(u);
 }
 
-/* Opens one socket of class c for worker (-1: the main thread), which
- * reads it when rx. */
-static struct underlay_sock *
+/* Opens one socket of class c, on port, for worker (-1: the main thread),
+ * which reads it unless flags has SOCK_F_SEND_ONLY; it joins c->socks. */
+static int
 usock_open(struct daemon *d, struct underlay_class *c, int worker,
-    uint16_t port, unsigned flags, bool rx, char *err, size_t errlen)
+    uint16_t port, unsigned flags, char *err, size_t errlen)
 {
 	struct underlay_sock *u, **grown;
 	struct ovt_addr local = d->cfg->local;
+	int ret;
 
 	if (local.family == 0)
-		local.family = c->family;
+		local.family = c->key.family;
 	grown = realloc(c->socks, (c->n_socks + 1) * sizeof(*grown));
 	if (grown == NULL || (u = calloc(1, sizeof(*u))) == NULL) {
 		if (grown != NULL)
 			c->socks = grown;
 		snprintf(err, errlen, "out of memory");
-		return NULL;
+		return -ENOMEM;
 	}
 	c->socks = grown;
 	u->d = d;
 	u->worker = worker;
+	u->rx = !(flags & SOCK_F_SEND_ONLY);
 	/* offload = no turns every offload off, UDP GSO and GRO included. */
 	if (d->cfg->offload)
 		flags |= SOCK_F_OFFLOAD;
-	if (!rx)
-		flags |= SOCK_F_SEND_ONLY;
-	if (sock_open(&u->s, c->kind, &local, port, flags, err, errlen) < 0) {
+	if ((ret = sock_open(&u->s, c->key.kind, &local, port, flags, err,
+	    errlen)) < 0) {
 		free(u);
-		return NULL;
+		return ret;
 	}
-	u->s.role = c->role;
-	if (rx && worker < 0) {
+	u->s.role = c->key.role;
+	if (u->rx && worker < 0) {
 		u->ev = event_new(d->base, u->s.fd, EV_READ | EV_PERSIST,
 		    on_readable, u);
 		if (u->ev == NULL || event_add(u->ev, NULL) < 0) {
 			snprintf(err, errlen, "libevent: cannot watch a socket");
 			usock_free(d, u);
-			return NULL;
+			return -ENOMEM;
 		}
-	} else if (rx && worker_watch(&d->workers.w[worker], &u->s) < 0) {
-		snprintf(err, errlen, "epoll: cannot watch a socket");
+	} else if (u->rx && (ret = worker_watch(&d->workers.w[worker],
+	    &u->s)) < 0) {
+		snprintf(err, errlen, "epoll: cannot watch a socket: %s",
+		    strerror(-ret));
 		sock_close(&u->s);
 		free(u);
-		return NULL;
+		return ret;
 	}
-	u->rx = rx;
 	c->socks[c->n_socks++] = u;
-	return u;
+	return 0;
+}
+
+/* The socket usock_open opened last. */
+static struct sock *
+class_newest(const struct underlay_class *c)
+{
+	return &c->socks[c->n_socks - 1]->s;
 }
 
 /* Worker w's sockets of class c: see underlay.h. */
@@ -83,26 +93,28 @@ static int
 class_open_worker(struct daemon *d, struct underlay_class *c, unsigned w,
     char *err, size_t errlen)
 {
-	unsigned share = d->workers.n > 1 ? SOCK_F_REUSEPORT : 0;
+	unsigned flags = d->workers.n > 1 ? SOCK_F_REUSEPORT : 0;
 	struct sock_pool *pool = &c->pool[w];
-	struct underlay_sock *u;
-	bool raw = c->kind != SOCK_UDP;
+	bool raw = c->key.kind != SOCK_UDP;
+	int ret;
 
-	u = usock_open(d, c, (int)w, c->port, raw ? 0 : share,
-	    !raw || w == 0, err, errlen);
-	if (u == NULL)
-		return -1;
-	if (raw || c->role == ROLE_ESP) {
-		pool->s[pool->n++] = &u->s;
+	/* Every raw socket sees every packet: only worker 0's receives. */
+	if (raw)
+		flags = w == 0 ? 0 : SOCK_F_SEND_ONLY;
+	if ((ret = usock_open(d, c, (int)w, c->key.port, flags, err,
+	    errlen)) < 0)
+		return ret;
+	if (raw || c->key.role == ROLE_ESP) {
+		pool->s[pool->n++] = class_newest(c);
 		return 0;
 	}
 	/* Worker 0 takes ports from the kernel; the others join them. */
 	for (unsigned i = 0; i < UNDERLAY_SOURCE_PORTS; i++) {
-		if ((u = usock_open(d, c, (int)w, c->source_ports[i],
-		    SOCK_F_REUSEPORT, false, err, errlen)) == NULL)
-			return -1;
-		c->source_ports[i] = u->s.port;
-		pool->s[pool->n++] = &u->s;
+		if ((ret = usock_open(d, c, (int)w, c->source_ports[i],
+		    SOCK_F_REUSEPORT | SOCK_F_SEND_ONLY, err, errlen)) < 0)
+			return ret;
+		c->source_ports[i] = class_newest(c)->port;
+		pool->s[pool->n++] = class_newest(c);
 	}
 	return 0;
 }
@@ -116,9 +128,10 @@ class_free(struct daemon *d, struct underlay_class *c)
 	free(c);
 }
 
-static struct underlay_class *
-class_open(struct daemon *d, enum sock_kind kind, enum sock_role role,
-    sa_family_t family, uint16_t port, char *err, size_t errlen)
+/* Opens the class k; it joins d->classes. */
+static int
+class_open(struct daemon *d, const struct class_key *k, char *err,
+    size_t errlen)
 {
 	struct underlay_class *c, **grown;
 	int ret = 0;
@@ -128,47 +141,48 @@ class_open(struct daemon *d, enum sock_kind kind, enum sock_role role,
 		if (grown != NULL)
 			d->classes = grown;
 		snprintf(err, errlen, "out of memory");
-		return NULL;
+		return -ENOMEM;
 	}
 	d->classes = grown;
-	c->kind = kind;
-	c->role = role;
-	c->family = family;
-	c->port = port;
-	if (role == ROLE_HANDSHAKE)
-		ret = usock_open(d, c, -1, port, 0, true, err, errlen) != NULL ?
-		    0 : -1;
-	for (unsigned w = 0; role != ROLE_HANDSHAKE && ret == 0 &&
+	c->key = *k;
+	if (k->role == ROLE_HANDSHAKE)
+		ret = usock_open(d, c, -1, k->port, 0, err, errlen);
+	for (unsigned w = 0; k->role != ROLE_HANDSHAKE && ret == 0 &&
 	    w < d->workers.n; w++)
 		ret = class_open_worker(d, c, w, err, errlen);
 	if (ret < 0) {
 		class_free(d, c);
-		return NULL;
+		return ret;
 	}
 	d->classes[d->n_classes++] = c;
-	return c;
+	return 0;
 }
 
-/* The class of that kind, family and port, opened if need be. One port
- * serves one role: a clash is a configuration error. */
-static struct underlay_class *
-class_get(struct daemon *d, enum sock_kind kind, enum sock_role role,
-    sa_family_t family, uint16_t port, char *err, size_t errlen)
+/* The class k (*c), opened if need be. One port serves one role: a clash
+ * is a configuration error. */
+static int
+class_get(struct daemon *d, const struct class_key *k,
+    struct underlay_class **c, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < d->n_classes; i++) {
-		struct underlay_class *c = d->classes[i];
+	int ret;
 
-		if (c->kind != kind || c->family != family || c->port != port)
+	for (size_t i = 0; i < d->n_classes; i++) {
+		*c = d->classes[i];
+		if ((*c)->key.kind != k->kind ||
+		    (*c)->key.family != k->family || (*c)->key.port != k->port)
 			continue;
-		if (c->role != role) {
+		if ((*c)->key.role != k->role) {
 			snprintf(err, errlen, "UDP port %u cannot serve both "
-			    "tunnels and %s", port, role == ROLE_HANDSHAKE ?
+			    "tunnels and %s", k->port, k->role == ROLE_HANDSHAKE ?
 			    "the key exchange" : "ESP");
-			return NULL;
+			return -EADDRINUSE;
 		}
-		return c;
+		return 0;
 	}
-	return class_open(d, kind, role, family, port, err, errlen);
+	if ((ret = class_open(d, k, err, errlen)) < 0)
+		return ret;
+	*c = d->classes[d->n_classes - 1];
+	return 0;
 }
 
 int
@@ -176,28 +190,25 @@ underlay_attach(struct daemon *d, struct peer *p, char *err, size_t errlen)
 {
 	const struct encryption_params *enc = &p->cfg.enc;
 	sa_family_t family = p->cfg.remote.family;
-	struct underlay_class *hs;
+	bool gre = p->cfg.tun.encap == ENCAP_GRETAP;
+	struct class_key tunnel = { gre ? SOCK_GRE : SOCK_UDP, ROLE_TUNNEL,
+	    family, gre ? 0 : p->cfg.tun.port };
+	struct class_key esp = { SOCK_ESP, ROLE_ESP, family, 0 };
+	struct class_key hs = { SOCK_UDP, ROLE_HANDSHAKE, family,
+	    enc->handshake_port };
+	struct underlay_class *hc;
+	int ret;
 
-	if (!enc->enabled) {
-		bool gre = p->cfg.tun.encap == ENCAP_GRETAP;
-
-		p->uc = class_get(d, gre ? SOCK_GRE : SOCK_UDP, ROLE_TUNNEL,
-		    family, gre ? 0 : p->cfg.tun.port, err, errlen);
-		return p->uc != NULL ? 0 : -1;
+	if (!enc->enabled)
+		return class_get(d, &tunnel, &p->uc, err, errlen);
+	if (enc->transport == ESP_TRANSPORT_UDP) {
+		esp.kind = SOCK_UDP;
+		esp.port = ESP_UDP_PORT;
 	}
-	if (enc->transport == ESP_TRANSPORT_UDP)
-		p->uc = class_get(d, SOCK_UDP, ROLE_ESP, family, ESP_UDP_PORT,
-		    err, errlen);
-	else
-		p->uc = class_get(d, SOCK_ESP, ROLE_ESP, family, 0, err,
-		    errlen);
-	if (p->uc == NULL)
-		return -1;
-	hs = class_get(d, SOCK_UDP, ROLE_HANDSHAKE, family,
-	    enc->handshake_port, err, errlen);
-	if (hs == NULL)
-		return -1;
-	p->hs_sock = &hs->socks[0]->s;
+	if ((ret = class_get(d, &esp, &p->uc, err, errlen)) < 0 ||
+	    (ret = class_get(d, &hs, &hc, err, errlen)) < 0)
+		return ret;
+	p->hs_sock = &hc->socks[0]->s;
 	return 0;
 }
 
@@ -207,7 +218,7 @@ in_use(const struct daemon *d, const struct underlay_class *c)
 	for (size_t i = 0; i < d->peers.n; i++) {
 		const struct peer *p = &d->peers.peers[i];
 
-		if (p->uc == c || (c->role == ROLE_HANDSHAKE &&
+		if (p->uc == c || (c->key.role == ROLE_HANDSHAKE &&
 		    p->hs_sock == &c->socks[0]->s))
 			return true;
 	}

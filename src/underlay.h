@@ -48,18 +48,24 @@ struct underlay_sock {
 	struct event	*ev;		/* the main thread's read event */
 };
 
-struct underlay_class {
+/* What a class carries, and where. */
+struct class_key {
 	enum sock_kind		 kind;
 	enum sock_role		 role;
 	sa_family_t		 family;
 	uint16_t		 port;
+};
+
+struct underlay_class {
+	struct class_key	 key;
 	uint16_t		 source_ports[UNDERLAY_SOURCE_PORTS];
 	struct sock_pool	 pool[CONFIG_WORKERS_MAX];	/* by worker */
 	struct underlay_sock	**socks;
 	size_t			 n_socks;
 };
 
-/* Points peer at the classes that fit it, opening them if need be. */
+/* Points peer at the classes that fit it, opening them if need be.
+ * Returns 0 or a negative errno (err says what). */
 int	underlay_attach(struct daemon *, struct peer *, char *err,
 	    size_t errlen);
 /* Closes the classes no peer of d->peers uses any more. */
