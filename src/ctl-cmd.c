@@ -9,6 +9,7 @@
 #include "ctl.h"
 #include "emit.h"
 #include "fdb.h"
+#include "offload.h"
 #include "ovtund.h"
 #include "session.h"
 #include "wire.h"
@@ -159,13 +160,16 @@ cmd_stats(struct daemon *d, struct emit *e, uint32_t flags,
 {
 	const struct fdb_stats st = fdb_stats(d->fdb), *fs = &st;
 	struct dp_counters sum, *c = &sum, *per;
+	struct gro_stats gro = { 0 };
 
 	if ((per = calloc(d->workers.n, sizeof(*per))) == NULL)
 		return -ENOMEM;
 	workers_pause(&d->workers);
 	daemon_counters(d, &sum);
-	for (unsigned i = 0; i < d->workers.n; i++)
+	for (unsigned i = 0; i < d->workers.n; i++) {
 		per[i] = d->workers.w[i].dp.c;
+		gro_stats_add(&gro, &d->workers.w[i].dp.gro->stats);
+	}
 	workers_resume(&d->workers);
 	emit_object_begin(e, NULL);
 	emit_u64(e, "uptime_s", (clock_ms() - d->started_ms) / 1000);
@@ -180,6 +184,9 @@ cmd_stats(struct daemon *d, struct emit *e, uint32_t flags,
 	emit_u64(e, "flooded", c->flooded);
 	emit_u64(e, "tap_superframes_rx", c->tap_superframes_rx);
 	emit_u64(e, "tap_superframes_tx", c->tap_superframes_tx);
+	emit_u64(e, "tap_gro_segments_merged", gro.merged);
+	emit_u64(e, "tap_gro_frames_passed", gro.passed);
+	emit_u64(e, "tap_gro_flows_evicted", gro.evicted);
 	emit_u64(e, "underlay_rx_coalesced", c->sock_rx_coalesced);
 	emit_u64(e, "icmp_frag_needed_sent", c->icmp_frag_needed_sent);
 	emit_u64(e, "icmp6_packet_too_big_sent", c->icmp6_too_big_sent);

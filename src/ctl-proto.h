@@ -14,6 +14,11 @@
 #define CTL_RESPONSE_MAX	(64u << 20)
 /* A response of this length streams until either end closes (monitor). */
 #define CTL_STREAM		UINT32_MAX
+/* The daemon closes a client idle this long, either way; the client waits
+ * twice as long for the daemon, which may be busy with a slow command (a
+ * reload deriving a PSK) before it reads or answers. */
+#define CTL_TIMEOUT_SEC		5
+#define CTL_CLIENT_TIMEOUT_SEC	(2 * CTL_TIMEOUT_SEC)
 
 enum ctl_command {
 	CTL_PEERS = 1,

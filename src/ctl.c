@@ -21,7 +21,6 @@
 #include "ovtund.h"
 
 #define CTL_CLIENTS_MAX		128
-#define CTL_TIMEOUT_SEC		5	/* idle, either way */
 #define CTL_DEADLINE_SEC	30	/* a whole request and reply, at most */
 /* A burst of connections waits in the kernel rather than being refused
  * while the daemon is busy forwarding. */

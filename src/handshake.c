@@ -64,7 +64,8 @@ struct secrets {
 	struct hs_keys	keys;			/* the last KEYS_READY's */
 };
 
-struct session {
+/* The SPIs of one set of keys, each way. */
+struct spi_pair {
 	uint32_t	rx, tx;			/* 0: none */
 };
 
@@ -93,8 +94,8 @@ struct hs_peer {
 	uint64_t	 started, retry_at;
 	unsigned	 attempts;
 
-	struct session	 cur;			/* confirmed: send with it */
-	struct session	 next;			/* responder's, unconfirmed */
+	struct spi_pair	 cur;			/* confirmed: send with it */
+	struct spi_pair	 next;			/* responder's, unconfirmed */
 	struct retiring	 old[2];		/* inbound only, for a grace */
 	uint64_t	 keepalive_at;		/* no KEEPALIVE event before */
 	uint64_t	 answer_window;		/* HS_ANSWER_RATE, per second */
@@ -322,7 +323,7 @@ install_initiator(struct hs_peer *hs, uint64_t now)
 {
 	retire(hs, hs->cur.rx, now);
 	retire(hs, hs->next.rx, now);
-	hs->next = (struct session){ 0, 0 };
+	hs->next = (struct spi_pair){ 0, 0 };
 	hs->cur.rx = hs->sec->keys.rx_spi;
 	hs->cur.tx = hs->sec->keys.tx_spi;
 }
@@ -596,7 +597,7 @@ hs_confirm(struct hs_peer *hs, uint64_t now, uint32_t rx_spi,
 		return event_end(hs, ev, HS_EV_NONE);
 	retire(hs, hs->cur.rx, now);
 	hs->cur = hs->next;
-	hs->next = (struct session){ 0, 0 };
+	hs->next = (struct spi_pair){ 0, 0 };
 	/* The peer holds keys we answered for: ours are moot. */
 	if (hs->pending)
 		abandon(hs);

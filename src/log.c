@@ -8,14 +8,12 @@ static int log_max_prio = LOG_NOTICE;
 static int log_syslog;
 
 void
-log_init(int verbosity, int use_syslog)
+log_init(int verbosity)
 {
 	/* -v shows info, -vv debug. */
 	log_max_prio = LOG_NOTICE + verbosity;
 	if (log_max_prio > LOG_DEBUG)
 		log_max_prio = LOG_DEBUG;
-	if (use_syslog)
-		log_to_syslog();
 }
 
 void

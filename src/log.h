@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <syslog.h>
 
-void	log_init(int verbosity, int use_syslog);
+void	log_init(int verbosity);
 void	log_to_syslog(void);
 void	log_msg(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -272,6 +272,15 @@ tso_segment(const uint8_t *frame, size_t len, const struct vnet_hdr *h,
 /* GRO */
 
 void
+gro_stats_add(struct gro_stats *sum, const struct gro_stats *st)
+{
+	sum->merged += st->merged;
+	sum->superframes += st->superframes;
+	sum->passed += st->passed;
+	sum->evicted += st->evicted;
+}
+
+void
 gro_init(struct gro_table *t)
 {
 	memset(t, 0, sizeof(*t));

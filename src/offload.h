@@ -161,6 +161,8 @@ struct gro_stats {
 	uint64_t	evicted;	/* flows pushed out by a new one */
 };
 
+void	gro_stats_add(struct gro_stats *sum, const struct gro_stats *);
+
 /* About 17 KB: allocate once, gro_init, and keep. */
 struct gro_table {
 	struct gro_flow	 flows[GRO_FLOWS];

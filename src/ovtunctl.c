@@ -20,8 +20,6 @@
 #include "ctl-proto.h"
 #include "key.h"
 
-#define CTL_TIMEOUT_SEC	10
-
 static void
 usage(FILE *out)
 {
@@ -133,7 +131,7 @@ static int
 ctl_connect(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct timeval tv = { CTL_TIMEOUT_SEC, 0 };
+	struct timeval tv = { CTL_CLIENT_TIMEOUT_SEC, 0 };
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {

@@ -439,7 +439,7 @@ main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &o) < 0)
 		return 1;
-	log_init(o.verbosity, 0);
+	log_init(o.verbosity);
 	if (sodium_init() < 0) {
 		log_err("libsodium failed to initialise");
 		return 1;

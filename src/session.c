@@ -192,10 +192,14 @@ mark_current(struct session *s, const struct hs_sas *sas)
 	}
 }
 
+/* Installs the inbound or the outbound half of k. */
 static int
-add_sa(struct session *s, uint32_t spi, const uint8_t *key,
-    const uint8_t *salt, bool inbound, uint64_t now, struct session_out *out)
+add_sa(struct session *s, const struct hs_keys *k, bool inbound, uint64_t now,
+    struct session_out *out)
 {
+	uint32_t spi = inbound ? k->rx_spi : k->tx_spi;
+	const uint8_t *key = inbound ? k->rx_key : k->tx_key;
+	const uint8_t *salt = inbound ? k->rx_salt : k->tx_salt;
 	struct session_sa *slot = NULL;
 	int ret;
 
@@ -257,9 +261,8 @@ on_event(struct session *s, const struct hs_event *ev, uint64_t now,
 		 * try again. */
 		gate_begin(s);
 		prune_sas(s, &ev->sas);
-		if (add_sa(s, k->tx_spi, k->tx_key, k->tx_salt, false, now,
-		    out) < 0 || add_sa(s, k->rx_spi, k->rx_key, k->rx_salt,
-		    true, now, out) < 0) {
+		if (add_sa(s, k, false, now, out) < 0 ||
+		    add_sa(s, k, true, now, out) < 0) {
 			gate_end(s);
 			return false;
 		}
@@ -477,18 +480,6 @@ session_timer(struct session *s, uint64_t now, struct session_out *out)
 	if (s->tx != NULL && s->state == SESSION_UP &&
 	    now - load_ms(&s->last_tx_ms) >= SESSION_KEEPALIVE_MS)
 		out->keepalive = true;
-}
-
-uint64_t
-session_last_rx(const struct session *s)
-{
-	return load_ms(&s->last_rx_ms);
-}
-
-uint64_t
-session_last_tx(const struct session *s)
-{
-	return load_ms(&s->last_tx_ms);
 }
 
 uint64_t

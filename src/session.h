@@ -147,9 +147,6 @@ void		 session_timer(struct session *, uint64_t now,
 		    struct session_out *);
 
 const char	*session_state_name(enum session_state);
-/* When the peer was last heard from, or sent to (ms; atomic reads). */
-uint64_t	 session_last_rx(const struct session *);
-uint64_t	 session_last_tx(const struct session *);
 /* The outbound SA's time to rekey, in ms (0 when none). */
 uint64_t	 session_rekey_in(const struct session *, uint64_t now);
 

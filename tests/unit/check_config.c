@@ -11,6 +11,8 @@
 #include "config.h"
 #include "tapmac.h"
 
+#include "check_main.h"
+
 #define DATA(name)	TEST_DATADIR "/" name
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -1310,11 +1312,5 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(config_suite());
 }

@@ -7,6 +7,8 @@
 
 #include "fdb.h"
 
+#include "check_main.h"
+
 #define AGING	300000ULL
 
 #define PEER_A	((const struct peer *)0x1000)
@@ -910,11 +912,5 @@ fdb_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(fdb_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(fdb_suite());
 }

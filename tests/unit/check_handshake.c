@@ -11,6 +11,8 @@
 #include "handshake.h"
 #include "hkdf.h"
 
+#include "check_main.h"
+
 #define CTX	"esp=chacha20-poly1305 vni=123"
 
 struct end {
@@ -899,16 +901,9 @@ handshake_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	/* Argon2id once, before the tests fork. */
 	if (hs_psk_derive(psk, "test123") != 0 ||
 	    hs_psk_derive(wrong_psk, "test124") != 0)
 		return EXIT_FAILURE;
-	sr = srunner_create(handshake_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(handshake_suite());
 }

@@ -10,6 +10,8 @@
 
 #include "offload.h"
 
+#include "check_main.h"
+
 /* The test's own Internet checksum, byte by byte, independent of csum.h:
  * the 16-bit one's complement sum of b (big-endian words, odd byte
  * padded), added to sum. */
@@ -1557,11 +1559,5 @@ offload_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(offload_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(offload_suite());
 }

@@ -104,11 +104,5 @@ pkt_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(pkt_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(pkt_suite());
 }

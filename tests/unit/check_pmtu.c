@@ -13,6 +13,8 @@
 #include "csum.h"
 #include "pmtu.h"
 
+#include "check_main.h"
+
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* scapy: Ether(src=02:..:01, dst=02:..:02) / IP(10.0.0.1 -> 10.0.0.2,
@@ -575,11 +577,5 @@ pmtu_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(pmtu_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(pmtu_suite());
 }

@@ -20,6 +20,8 @@
 
 #include "session.h"
 
+#include "check_main.h"
+
 #define CTX		"esp=chacha20-poly1305 vni=123"
 #define REKEY_S		60		/* the ends' rekey_after, seconds */
 #define REKEY_MS	((uint64_t)REKEY_S * 1000)
@@ -1233,17 +1235,10 @@ session_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	if (sodium_init() < 0)
 		return EXIT_FAILURE;
 	/* Any 32 bytes do: session_new takes the derived key. */
 	memset(psk, 0x5a, sizeof(psk));
 	memset(wrong_psk, 0x5b, sizeof(wrong_psk));
-	sr = srunner_create(session_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(session_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "check_main.h"
 
 typedef enum drop_reason (*decap_fn)(struct pkt *, struct tunnel_hdr *);
 
@@ -105,18 +106,6 @@ check_decap_ok(decap_fn decap, struct pkt *p, struct tunnel_hdr *th,
 	ck_assert_ptr_eq(p->data, p->buf + PKT_HEADROOM + hlen);
 	ck_assert_uint_eq(p->len, sizeof(frame));
 	ck_assert_mem_eq(p->data, frame, sizeof(frame));
-}
-
-static inline int
-run_suite(Suite *s)
-{
-	SRunner *sr = srunner_create(s);
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 #endif
