@@ -138,7 +138,8 @@ struct loadctx {
 };
 
 /* libconfuse callbacks carry no user pointer, hence this; config_load()
- * is not reentrant, which a single-threaded daemon does not mind. */
+ * is not reentrant, which does not matter as only the main thread calls
+ * it (start-up, reload). */
 static struct loadctx *cur;
 
 static const char *const encap_names[] = {

@@ -316,9 +316,6 @@ sock_queue(struct sock *s, struct pkt *p, const struct sockaddr *dst,
 	return 0;
 }
 
-/* Over IPv6 the kernel delivers no UDP datagram without a good checksum
- * (a zero one is refused, RFC 8200 8.1); over IPv4 zero means none. */
-
 bool
 sock_rx_pending(const struct sock *s)
 {
@@ -439,6 +436,9 @@ sock_recv(struct sock *s, struct pkt **pkts, struct sock_rx *meta,
 		meta[i].truncated =
 		    (s->rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
 		meta[i].coalesced = false;
+		/* Over IPv6 the kernel delivers no UDP datagram without a
+		 * good checksum (a zero one is refused, RFC 8200 8.1); over
+		 * IPv4 zero means none. */
 		meta[i].csum_verified = s->kind == SOCK_UDP &&
 		    s->family == AF_INET6;
 		addr_from_sockaddr(&meta[i].src, &s->rx_src[i]);
