@@ -15,12 +15,14 @@
 # back. Left's own MAC stays learned as local. What b1 learned and
 # evicted of the flood is printed; before fair eviction a full table
 # refused every new MAC (the issue's figure: 41,810 of 50,000 refused).
+# The issue's case, measured: MAC_TABLE_SIZE=8192 FLOOD_COUNT=50000
+# FLOOD_TO_END=1 (the whole flood is sent, not stopped after the checks).
 . "$(dirname "$0")/lib.sh"
 
 FLOOD_COUNT=${FLOOD_COUNT:-90000}
 FLOOD_PPS=${FLOOD_PPS:-2000}
 FLOOD_SECONDS=${FLOOD_SECONDS:-45}
-TABLE=1024
+TABLE=${MAC_TABLE_SIZE:-1024}
 CRAFT="$(cd "$(dirname "$0")" && pwd)/craft.py"
 
 T0=$(date +%s)
@@ -57,9 +59,11 @@ mleft=$(mac_of left ovt0)
 nsx left ip neigh replace 10.0.0.2 lladdr "$(mac_of x2 ovt0)" dev ovt0 nud permanent
 nsx x2 ip neigh replace 10.0.0.1 lladdr "$mleft" dev ovt0 nud permanent
 
-# fdb_of ROLE PEER: the MACs ROLE's table has behind PEER, sorted.
+# fdb_of ROLE PEER: the MACs ROLE's table has behind PEER, sorted (the
+# listing may be too long for json's command line).
 fdb_of() {
-	json "$1" fdb "' '.join(sorted(e['mac'] for e in j['fdb'] if e['peer'] == '$2'))"
+	ctl "$1" --json fdb | /usr/bin/python3 -c 'import json, sys
+print(" ".join(sorted(e["mac"] for e in json.load(sys.stdin)["fdb"] if e["peer"] == sys.argv[1])))' "$2"
 }
 # peer_entries ROLE PEER: that peer's entries in ROLE's table.
 peer_entries() {
@@ -76,8 +80,8 @@ nsenter --net="/run/netns/$(ns x2)" -- timeout $((FLOOD_SECONDS + 10)) \
 FLOOD_PID=$!
 on_exit 'kill $FLOOD_PID 2>/dev/null'
 
-# The table fills within a second or so of the flood.
-for _ in $(seq 50); do
+# The table fills in TABLE / 2,000 s and a little.
+for _ in $(seq $((TABLE / 100 + 50))); do
 	[ "$(json b1 stats "j['fdb']['entries']")" = $TABLE ] && break
 	sleep 0.1
 done
@@ -121,7 +125,7 @@ for round in 1 2 3; do
 done
 kill -0 "$FLOOD_PID" 2>/dev/null ||
 	fail "the flood ended before the checks did: raise FLOOD_SECONDS"
-kill -TERM "$FLOOD_PID"
+[ -n "${FLOOD_TO_END:-}" ] || kill -TERM "$FLOOD_PID"
 flooded1=$(json b1 stats "j['flooded']")
 tx2_1=$(json b1 peers "[p['tx_packets'] for p in j['peers'] if p['name'] == 'box-2'][0]")
 assert_eq $((flooded1 - flooded0)) 0 "b1 frames flooded while left pinged box-3's hosts"
@@ -155,7 +159,7 @@ assert_eq "$((e2 + e3 + el))" $TABLE "b1's entries, owner by owner"
 assert_eq "$(fdb_of b1 local)" "$mleft" "b1's local entry"
 # Every flood MAC that came in was learned; all but the table's share of
 # them evicted one of box-2's own older ones (each newcomer one more).
-assert_ge "$received" $((10 * TABLE)) "flood frames b1 received"
+assert_ge "$received" $((5 * TABLE)) "flood frames b1 received"
 assert_ge "$learned" "$received" "MACs b1 learned of the flood"
 assert_ge "$evicted" $((received - TABLE)) "entries b1 evicted"
 
