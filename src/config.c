@@ -73,6 +73,8 @@ enum field_id {
 	F_WORKERS,
 	F_PRIVATE_KEY_FILE,
 	F_PUBLIC_KEY,
+	F_CRYPTO_ENGINE,
+	F_ENC_CRYPTO_ENGINE,	/* the same key in an encryption block */
 	F__COUNT
 };
 
@@ -149,8 +151,14 @@ static const char *const encap_names[] = {
 	NULL
 };
 static const char *const cipher_names[] = {
-	[CIPHER_CHACHA20_POLY1305] = "chacha20-poly1305",
-	[CIPHER_AES256_GCM] = "aes256-gcm",
+	[AEAD_CHACHA20_POLY1305] = "chacha20-poly1305",
+	[AEAD_AES256_GCM] = "aes256-gcm",
+	NULL
+};
+static const char *const engine_names[] = {
+	[AEAD_AUTO] = "auto",
+	[AEAD_LIBSODIUM] = "libsodium",
+	[AEAD_OPENSSL] = "openssl",
 	NULL
 };
 static const char *const transport_names[] = {
@@ -445,8 +453,9 @@ parse_enum(cfg_t *cfg, const struct field *f, const char *s, void *base)
 	int i, n = 0;
 
 	_Static_assert(sizeof(enum encap) == sizeof(int) &&
-	    sizeof(enum esp_cipher_choice) == sizeof(int) &&
+	    sizeof(enum aead_cipher) == sizeof(int) &&
 	    sizeof(enum esp_transport) == sizeof(int) &&
+	    sizeof(enum aead_engine) == sizeof(int) &&
 	    sizeof(enum df_mode) == sizeof(int),
 	    "parse_enum stores enums as int");
 	for (i = 0; f->names[i] != NULL; i++) {
@@ -464,21 +473,34 @@ parse_enum(cfg_t *cfg, const struct field *f, const char *s, void *base)
 	return -1;
 }
 
-/* AES-GCM in libsodium needs the CPU's AES and CLMUL instructions. */
+/* AES-GCM in libsodium needs the CPU's AES and CLMUL instructions;
+ * OpenSSL's runs anywhere. */
 static int
 parse_cipher(cfg_t *cfg, const struct field *f, const char *s, void *base)
 {
 	if (parse_enum(cfg, f, s, base) == -1)
 		return -1;
-	if (strcmp(s, cipher_names[CIPHER_AES256_GCM]) != 0)
+	if (strcmp(s, cipher_names[AEAD_AES256_GCM]) != 0)
 		return 0;
-	if (sodium_init() == -1) {
-		cfg_error(cfg, "%s: libsodium failed to initialize", f->name);
+	if (!aead_available(AEAD_AES256_GCM, AEAD_LIBSODIUM) &&
+	    !aead_available(AEAD_AES256_GCM, AEAD_OPENSSL)) {
+		cfg_error(cfg, "%s: aes256-gcm needs AES-NI, which this CPU "
+		    "lacks, or OpenSSL libcrypto, which this build lacks; "
+		    "use chacha20-poly1305", f->name);
 		return -1;
 	}
-	if (!crypto_aead_aes256gcm_is_available()) {
-		cfg_error(cfg, "%s: aes256-gcm needs AES-NI, which this CPU "
-		    "lacks; use chacha20-poly1305", f->name);
+	return 0;
+}
+
+static int
+parse_engine(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	if (parse_enum(cfg, f, s, base) == -1)
+		return -1;
+	if (strcmp(s, engine_names[AEAD_OPENSSL]) == 0 &&
+	    !aead_available(AEAD_CHACHA20_POLY1305, AEAD_OPENSSL)) {
+		cfg_error(cfg, "%s: this ovtund was built without OpenSSL "
+		    "libcrypto", f->name);
 		return -1;
 	}
 	return 0;
@@ -753,6 +775,8 @@ static const struct field fields[F__COUNT] = {
 	[F_OFFLOAD] =	{ "offload", AT_TOP, parse_bool, CONF(offload) },
 	[F_WORKERS] =	{ "workers", AT_TOP, parse_workers, CONF(workers), 1,
 			    CONFIG_WORKERS_MAX },
+	[F_CRYPTO_ENGINE] = { "crypto_engine", AT_TOP, parse_engine,
+			    CONF(crypto_engine), .names = engine_names },
 	[F_REMOTE] =	{ "remote", AT_PEER, parse_addr, PEER(remote) },
 	[F_ENCAP] =	{ "encap", AT_TUNNEL, parse_enum, TUN(encap),
 			    .names = encap_names },
@@ -779,6 +803,8 @@ static const struct field fields[F__COUNT] = {
 			    ENC(replay_window), 64, 8192 },
 	[F_HANDSHAKE_PORT] = { "handshake_port", AT_ENC, parse_number,
 			    ENC(handshake_port), 1, 65535 },
+	[F_ENC_CRYPTO_ENGINE] = { "crypto_engine", AT_ENC, parse_engine,
+			    ENC(engine), .names = engine_names },
 };
 
 _Static_assert(F__COUNT <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
@@ -786,12 +812,15 @@ _Static_assert(F__COUNT <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t),
     "parse_number stores unsigned fields as uint32_t");
 
+/* A name may be a field at the top or in a peer, and another in an
+ * encryption block (crypto_engine). */
 static const struct field *
-field_find(const char *name)
+field_find(const char *name, bool in_enc)
 {
 	size_t i;
 
-	for (i = 0; strcmp(fields[i].name, name) != 0; i++)
+	for (i = 0; strcmp(fields[i].name, name) != 0 ||
+	    ((fields[i].where & AT_ENC) != 0) != in_enc; i++)
 		;
 	return &fields[i];
 }
@@ -852,11 +881,12 @@ level_of(cfg_t *cfg, struct level *lv)
 	return 0;
 }
 
-/* A value of the option opt, in cfg, for the level lv. */
+/* A value of the option opt, in cfg, for the level lv; in_enc: inside
+ * its encryption block. */
 static int
-set_value(cfg_t *cfg, cfg_opt_t *opt, const struct level *lv)
+set_value(cfg_t *cfg, cfg_opt_t *opt, const struct level *lv, bool in_enc)
 {
-	const struct field *f = field_find(cfg_opt_name(opt));
+	const struct field *f = field_find(cfg_opt_name(opt), in_enc);
 	int *line = &lv->line[f - fields];
 	void *base;
 
@@ -883,7 +913,7 @@ on_value(cfg_t *cfg, cfg_opt_t *opt)
 		cfg_error(cfg, "%s", strerror(errno));
 		return -1;
 	}
-	return set_value(cfg, opt, &lv);
+	return set_value(cfg, opt, &lv, false);
 }
 
 /* What an encryption block holds before its values: also a key-mode
@@ -893,7 +923,7 @@ enc_defaults(struct encryption_params *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->enabled = true;
-	e->cipher = CIPHER_CHACHA20_POLY1305;
+	e->cipher = AEAD_CHACHA20_POLY1305;
 	e->transport = ESP_TRANSPORT_IP;
 	e->rekey_after = CONFIG_DEFAULT_REKEY;
 	e->replay_window = CONFIG_DEFAULT_REPLAY_WINDOW;
@@ -937,7 +967,7 @@ on_enc_value(cfg_t *cfg, cfg_opt_t *opt)
 	if (parent == NULL || level_of(parent, &lv) == -1)
 		cfg_error(cfg, "%s", strerror(parent ? errno : EINVAL));
 	else if (enc_open(&lv, parent->line) == 0)
-		rc = set_value(cfg, opt, &lv);
+		rc = set_value(cfg, opt, &lv, true);
 	/* libconfuse's copy of a key, otherwise kept until cfg_free(). */
 	if (strcmp(cfg_opt_name(opt), fields[F_PSK].name) == 0 &&
 	    value != NULL)
@@ -1330,6 +1360,27 @@ check_public_key(struct loadctx *ctx, size_t i)
 	return 0;
 }
 
+/* The engine of a peer's block: its own crypto_engine, else the top
+ * level's; refused where it cannot run the block's cipher (libsodium's
+ * AES-GCM without AES-NI). */
+static int
+peer_engine(const struct loadctx *ctx, struct wpeer *p)
+{
+	struct encryption_params *e = &p->pc.enc;
+	int line = p->eb.line ? p->line[F_ENC_CRYPTO_ENGINE] :
+	    ctx->line[F_ENC_CRYPTO_ENGINE];
+
+	if (line == 0) {
+		e->engine = ctx->conf->crypto_engine;
+		line = ctx->line[F_CRYPTO_ENGINE];
+	}
+	if (e->engine == AEAD_AUTO || aead_available(e->cipher, e->engine))
+		return 0;
+	return fail(line, "crypto_engine %s cannot run %s on this CPU (it "
+	    "needs AES-NI)", aead_engine_name(e->engine),
+	    aead_cipher_name(e->cipher));
+}
+
 /*
  * A peer without a block of its own takes the top-level one, or else is
  * encrypted with the defaults when it has a public key (key mode). It
@@ -1360,6 +1411,8 @@ peer_encryption(struct loadctx *ctx)
 			    "needs psk or psk_file, or key pairs (peer '%s' "
 			    "has no public_key)", p->pc.name);
 		note_weak_psk(ctx, &p->pc.enc, enc_line(ctx, p, F_PSK));
+		if (peer_engine(ctx, p) == -1)
+			return -1;
 		if (first == NULL)
 			first = p;
 		if (p->pc.enc.handshake_port == first->pc.enc.handshake_port)

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "aead.h"
+
 enum encap {
 	ENCAP_GRETAP,
 	ENCAP_VXLAN,
@@ -35,22 +37,20 @@ enum esp_transport {
 	ESP_TRANSPORT_UDP,	/* ESP-in-UDP, RFC 3948, port 4500 */
 };
 
-enum esp_cipher_choice {
-	CIPHER_CHACHA20_POLY1305,
-	CIPHER_AES256_GCM,
-};
-
 /* An encryption { } block: at the top level for every peer, or inside a
  * peer block, where it replaces the top-level one as a whole. */
 struct encryption_params {
 	bool			 enabled;	/* a block applies */
 	char			 psk[256];	/* passphrase, from psk or psk_file */
 	char			 psk_file[4096];	/* "": psk given inline */
-	enum esp_cipher_choice	 cipher;
+	enum aead_cipher	 cipher;
 	enum esp_transport	 transport;
 	unsigned		 rekey_after;	/* seconds, 10..86400 */
 	unsigned		 replay_window;	/* packets, 64..8192 */
 	uint16_t		 handshake_port;	/* UDP, default 4797 */
+	/* Which AEAD implementation: the block's crypto_engine, else the
+	 * top level's. */
+	enum aead_engine	 engine;
 };
 
 #define CONFIG_DEFAULT_REKEY		3600
@@ -128,6 +128,7 @@ struct config {
 	char			keylog[4096];	/* "" = off (debugging aid) */
 	bool			offload;	/* TSO/GRO with the TAP (default) */
 	unsigned		workers;	/* data path threads; 0: auto */
+	enum aead_engine	crypto_engine;	/* for blocks that set none */
 	char			user[33];	/* "" = stay root */
 	char			control_group[33];	/* "" = socket 0600 */
 	struct pmtu_params	pmtu;

@@ -198,7 +198,8 @@ dp_rx_esp(struct datapath *dp, struct peer *peer, struct pkt *p,
 
 	if (peer->session == NULL)
 		return DROP_WRONG_ENCAP;
-	why = session_open(peer->session, p, &next_header, now, &confirm.spi);
+	why = session_open(peer->session, dp->id, p, &next_header, now,
+	    &confirm.spi);
 	if (confirm.spi != 0)
 		dp_post(dp->sh->main_inbox, &confirm);
 	if (why != DROP_NONE || next_header == IPPROTO_NONE)

@@ -245,7 +245,8 @@ dp_send_sealed(struct datapath *dp, struct peer *peer, struct pkt *p,
 	/* ESP seals the packet in place, in one piece. */
 	if (pkt_linearize(p) < 0 || encap(p, &peer->cfg.tun) < 0 ||
 	    (!gre && udp_push(p, peer) < 0) ||
-	    session_seal(s, p, gre ? IPPROTO_GRE : IPPROTO_UDP, now) < 0) {
+	    session_seal(s, dp->id, p, gre ? IPPROTO_GRE : IPPROTO_UDP,
+	    now) < 0) {
 		dp_drop(dp, DROP_NO_HEADROOM);
 		return;
 	}
@@ -285,7 +286,7 @@ dp_send_keepalive(struct datapath *dp, struct peer *peer, uint64_t now)
 	struct pkt *p = dp_scratch(dp);
 
 	pkt_reset(p);
-	if (session_seal(peer->session, p, IPPROTO_NONE, now) < 0)
+	if (session_seal(peer->session, dp->id, p, IPPROTO_NONE, now) < 0)
 		return;
 	__atomic_fetch_add(&peer->session->stats.keepalives_tx, 1,
 	    __ATOMIC_RELAXED);

@@ -8,12 +8,17 @@
 #include <errno.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "byteorder.h"
 #include "esp.h"
 
 #define ESP_NONCE_LEN	(ESP_SALT_LEN + ESP_IV_LEN)
 #define ESP_PROLOGUE	(ESP_HLEN + ESP_IV_LEN)	/* before the ciphertext */
 #define ESP_TRAILER	2			/* pad length, next header */
+
+_Static_assert(ESP_NONCE_LEN == AEAD_NONCE_LEN && ESP_ICV_LEN == AEAD_TAG_LEN,
+    "ESP's nonce and ICV are the AEAD's");
 
 /* Counters shared by the workers: relaxed, they order nothing. */
 static void
@@ -22,15 +27,15 @@ stat_add(uint64_t *c, uint64_t n)
 	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
 
-struct aead_in {
+struct esp_aead_in {
 	uint8_t		 nonce[ESP_NONCE_LEN];
 	uint8_t		 aad[12];
 	size_t		 aad_len;
 };
 
 static void
-aead_in(const struct esp_sa *sa, uint64_t seq, const uint8_t *iv,
-    struct aead_in *in)
+esp_aead_in(const struct esp_sa *sa, uint64_t seq, const uint8_t *iv,
+    struct esp_aead_in *in)
 {
 	memcpy(in->nonce, sa->salt, ESP_SALT_LEN);
 	memcpy(in->nonce + ESP_SALT_LEN, iv, ESP_IV_LEN);
@@ -45,95 +50,49 @@ aead_in(const struct esp_sa *sa, uint64_t seq, const uint8_t *iv,
 	}
 }
 
-static void
-aead_encrypt(const struct esp_sa *sa, const struct aead_in *in, uint8_t *b,
-    size_t len, uint8_t icv[ESP_ICV_LEN])
-{
-	if (sa->cipher == ESP_AES256_GCM)
-		crypto_aead_aes256gcm_encrypt_detached_afternm(b, icv, NULL,
-		    b, len, in->aad, in->aad_len, NULL, in->nonce,
-		    &sa->key.aes);
-	else
-		crypto_aead_chacha20poly1305_ietf_encrypt_detached(b, icv,
-		    NULL, b, len, in->aad, in->aad_len, NULL, in->nonce,
-		    sa->key.chacha);
-}
-
-/* libsodium wipes the output when the ICV does not match, so in place a
- * forged packet's ciphertext is zeroed; no unverified plaintext remains. */
-static int
-aead_decrypt(const struct esp_sa *sa, const struct aead_in *in, uint8_t *b,
-    size_t len, const uint8_t icv[ESP_ICV_LEN])
-{
-	if (sa->cipher == ESP_AES256_GCM)
-		return crypto_aead_aes256gcm_decrypt_detached_afternm(b, NULL,
-		    b, len, icv, in->aad, in->aad_len, in->nonce,
-		    &sa->key.aes);
-	return crypto_aead_chacha20poly1305_ietf_decrypt_detached(b, NULL,
-	    b, len, icv, in->aad, in->aad_len, in->nonce, sa->key.chacha);
-}
-
-/* sodium_init() is idempotent and must precede the AES-NI probe. */
-bool
-esp_cipher_available(enum esp_cipher cipher)
-{
-	if (sodium_init() < 0)
-		return false;
-	switch (cipher) {
-	case ESP_CHACHA20_POLY1305:
-		return true;
-	case ESP_AES256_GCM:
-		/* libsodium's AES-GCM needs AES-NI and PCLMUL. */
-		return crypto_aead_aes256gcm_is_available();
-	}
-	return false;
-}
-
-/* -ENOTSUP: the cipher cannot run here (AES-256-GCM without AES-NI). The
- * caller keeps keymat; only the SA's copy is ours to wipe. */
+/* The caller keeps keymat; only the SA's copies are ours to wipe. */
 int
-esp_sa_new(struct esp_sa **sap, uint32_t spi, enum esp_cipher cipher,
-    const uint8_t keymat[ESP_KEYMAT_LEN], bool esn, unsigned replay_window)
+esp_sa_new(struct esp_sa **sap, uint32_t spi, enum aead_cipher cipher,
+    enum aead_engine engine, const uint8_t keymat[ESP_KEYMAT_LEN], bool esn,
+    unsigned replay_window, unsigned lanes)
 {
 	struct esp_sa *sa;
 	int error;
 
 	if (spi < ESP_SPI_MIN)
 		return -EINVAL;
-	if (!esp_cipher_available(cipher))
-		return -ENOTSUP;
-	/* The SA ends on a page boundary and its size is a multiple of the
-	 * AES state's 16-byte alignment, so that state is aligned. */
-	if ((sa = sodium_malloc(sizeof(*sa))) == NULL)
+	if (sodium_init() < 0 || (sa = sodium_malloc(sizeof(*sa))) == NULL)
 		return -ENOMEM;
 	sodium_memzero(sa, sizeof(*sa));
 	if ((error = replay_init(&sa->rx, replay_window)) != 0) {
 		sodium_free(sa);
 		return error;
 	}
+	if ((error = aead_init(&sa->aead, cipher, engine, keymat, lanes)) != 0) {
+		sodium_free(sa);
+		return error;
+	}
 	if ((error = pthread_mutex_init(&sa->rx_lock, NULL)) != 0) {
+		aead_free(&sa->aead);
 		sodium_free(sa);
 		return -error;
 	}
-	if (cipher == ESP_AES256_GCM)
-		crypto_aead_aes256gcm_beforenm(&sa->key.aes, keymat);
-	else
-		memcpy(sa->key.chacha, keymat, ESP_KEY_LEN);
 	memcpy(sa->salt, keymat + ESP_KEY_LEN, ESP_SALT_LEN);
 	sa->spi = spi;
-	sa->cipher = cipher;
 	sa->esn = esn;
 	sa->tx_seq = 1;
 	*sap = sa;
 	return 0;
 }
 
-/* sodium_free wipes the key before unmapping. */
+/* OpenSSL wipes its copies of the key, sodium_free ours before
+ * unmapping. */
 void
 esp_sa_free(struct esp_sa *sa)
 {
 	if (sa == NULL)
 		return;
+	aead_free(&sa->aead);
 	pthread_mutex_destroy(&sa->rx_lock);
 	sodium_free(sa);
 }
@@ -166,7 +125,7 @@ seal_fits(const struct pkt *p)
  * sealing at once each take their own number; one that does not fit
  * takes none. */
 int
-esp_seal(struct esp_sa *sa, struct pkt *p, uint8_t next_header)
+esp_seal(struct esp_sa *sa, unsigned lane, struct pkt *p, uint8_t next_header)
 {
 	uint8_t iv[ESP_IV_LEN];
 	uint64_t seq;
@@ -183,7 +142,7 @@ esp_seal(struct esp_sa *sa, struct pkt *p, uint8_t next_header)
 	    true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 	be32_put(iv, (uint32_t)(seq >> 32));
 	be32_put(iv + 4, (uint32_t)seq);
-	return esp_seal_with_iv(sa, p, next_header, seq, iv);
+	return esp_seal_with_iv(sa, lane, p, next_header, seq, iv);
 }
 
 uint64_t
@@ -195,13 +154,14 @@ esp_tx_seq(const struct esp_sa *sa)
 /* The lower half of esp_seal, for known-answer tests whose IV is not
  * their sequence number. The IV must never repeat under one key. Returns
  * -EOVERFLOW for a sequence number outside 1..2^32-1 (2^64-1 with ESN),
- * -ENOSPC without room; p is then unchanged. */
+ * -ENOSPC without room; p is then unchanged. -EIO: the AEAD failed, and
+ * p holds no packet to send. */
 int
-esp_seal_with_iv(struct esp_sa *sa, struct pkt *p, uint8_t next_header,
-    uint64_t seq, const uint8_t iv[ESP_IV_LEN])
+esp_seal_with_iv(struct esp_sa *sa, unsigned lane, struct pkt *p,
+    uint8_t next_header, uint64_t seq, const uint8_t iv[ESP_IV_LEN])
 {
 	size_t len = p->len, npad = pad_len(len);
-	struct aead_in in;
+	struct esp_aead_in in;
 	uint8_t *h, *t;
 
 	if (seq == 0 || seq > seq_max(sa))
@@ -219,9 +179,11 @@ esp_seal_with_iv(struct esp_sa *sa, struct pkt *p, uint8_t next_header,
 	be32_put(h + 4, (uint32_t)seq);
 	memcpy(h + ESP_HLEN, iv, ESP_IV_LEN);
 
-	aead_in(sa, seq, iv, &in);
-	aead_encrypt(sa, &in, h + ESP_PROLOGUE, len + npad + ESP_TRAILER,
-	    pkt_put(p, ESP_ICV_LEN));
+	esp_aead_in(sa, seq, iv, &in);
+	if (aead_seal(&sa->aead, lane, in.nonce, in.aad, in.aad_len,
+	    h + ESP_PROLOGUE, len + npad + ESP_TRAILER,
+	    pkt_put(p, ESP_ICV_LEN)) != 0)
+		return -EIO;
 	stat_add(&sa->stats.packets, 1);
 	stat_add(&sa->stats.bytes, len);
 	return 0;
@@ -287,11 +249,11 @@ seq_of(struct esp_sa *sa, const uint8_t *h)
 }
 
 enum drop_reason
-esp_open(struct esp_sa *sa, struct pkt *p, uint8_t *next_header)
+esp_open(struct esp_sa *sa, unsigned lane, struct pkt *p, uint8_t *next_header)
 {
 	uint8_t *h = p->data, *ct, *t;
 	enum drop_reason why;
-	struct aead_in in;
+	struct esp_aead_in in;
 	size_t ct_len, npad;
 	uint64_t seq;
 
@@ -305,8 +267,11 @@ esp_open(struct esp_sa *sa, struct pkt *p, uint8_t *next_header)
 
 	ct = h + ESP_PROLOGUE;
 	ct_len = p->len - ESP_PROLOGUE - ESP_ICV_LEN;
-	aead_in(sa, seq, h + ESP_HLEN, &in);
-	if (aead_decrypt(sa, &in, ct, ct_len, ct + ct_len) != 0) {
+	esp_aead_in(sa, seq, h + ESP_HLEN, &in);
+	/* A forged packet's ciphertext comes back zeroed: no unverified
+	 * plaintext remains. */
+	if (aead_open(&sa->aead, lane, in.nonce, in.aad, in.aad_len, ct,
+	    ct_len, ct + ct_len) != 0) {
 		stat_add(&sa->stats.auth_drops, 1);
 		return DROP_ESP_AUTH;
 	}
@@ -325,10 +290,4 @@ esp_open(struct esp_sa *sa, struct pkt *p, uint8_t *next_header)
 	stat_add(&sa->stats.packets, 1);
 	stat_add(&sa->stats.bytes, p->len);
 	return DROP_NONE;
-}
-
-const char *
-esp_cipher_name(enum esp_cipher cipher)
-{
-	return cipher == ESP_AES256_GCM ? "aes256-gcm" : "chacha20-poly1305";
 }

@@ -17,7 +17,7 @@ keylog_format(char *buf, size_t len, const struct peer *peer,
 {
 	char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN];
 	char hex[2 * ESP_KEYMAT_LEN + 1];
-	bool aes = ss->sa->cipher == ESP_AES256_GCM;
+	bool aes = ss->sa->aead.cipher == AEAD_AES256_GCM;
 	int n;
 
 	addr_format(&peer->src, local, sizeof(local));

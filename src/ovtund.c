@@ -418,6 +418,27 @@ report_ready(int ready_fd, int ok)
 	}
 }
 
+/* Which engine seals each cipher a peer uses, and why: at start-up, so
+ * the self-benchmark of crypto_engine = auto runs before any traffic. */
+static void
+log_crypto_engines(const struct config *cfg)
+{
+	bool used[AEAD__CIPHERS] = { false };
+
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		if (cfg->peers[i].enc.enabled)
+			used[cfg->peers[i].enc.cipher] = true;
+	for (int c = 0; c < AEAD__CIPHERS; c++) {
+		if (!used[c])
+			continue;
+		log_notice("%s: auto picks %s (sealed GB/s: libsodium %.2f, "
+		    "openssl %.2f)", aead_cipher_name(c),
+		    aead_engine_name(aead_auto(c)),
+		    aead_measured_gbps(c, AEAD_LIBSODIUM),
+		    aead_measured_gbps(c, AEAD_OPENSSL));
+	}
+}
+
 static void
 log_started(const struct daemon *d)
 {
@@ -426,6 +447,7 @@ log_started(const struct daemon *d)
 	    encap_name(d->cfg->tun.encap), d->peers.n,
 	    d->peers.n == 1 ? "" : "s", d->workers.n,
 	    d->workers.n == 1 ? "" : "s", d->cfg->control);
+	log_crypto_engines(d->cfg);
 }
 
 

@@ -427,9 +427,12 @@ peer_table_start_sessions(struct peer_table *t, const struct peer_table *live,
 		if (route_lookup(&cfg->local, &p->cfg.remote, &p->src) < 0)
 			p->src = cfg->local;
 		memcpy(st->peer_public, p->cfg.public_key, HS_KEY_LEN);
+		/* Each thread seals and opens in its own lane: its counters'
+		 * index. */
 		p->session = session_new(&p->cfg.enc, psk,
 		    p->cfg.has_public_key ? st : NULL, ctx,
-		    session_context(&p->cfg, ctx, sizeof(ctx)), &env);
+		    session_context(&p->cfg, ctx, sizeof(ctx)), &env,
+		    t->n_counters);
 		if (p->session == NULL)
 			break;
 		bind_endpoints(p);

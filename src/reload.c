@@ -58,7 +58,8 @@ same_encryption(const struct encryption_params *a,
 	    a->cipher == b->cipher && a->transport == b->transport &&
 	    a->rekey_after == b->rekey_after &&
 	    a->replay_window == b->replay_window &&
-	    a->handshake_port == b->handshake_port);
+	    a->handshake_port == b->handshake_port &&
+	    a->engine == b->engine);
 }
 
 static bool

@@ -43,12 +43,6 @@ gate_end(const struct session *s)
 		s->gate->end(s->gate->arg);
 }
 
-static enum esp_cipher
-esp_cipher_of(enum esp_cipher_choice c)
-{
-	return c == CIPHER_AES256_GCM ? ESP_AES256_GCM : ESP_CHACHA20_POLY1305;
-}
-
 static void
 sa_clear(struct session_sa *ss)
 {
@@ -60,7 +54,7 @@ sa_clear(struct session_sa *ss)
 struct session *
 session_new(const struct encryption_params *enc, const uint8_t psk[HS_KEY_LEN],
     const struct hs_static *st, const void *ctx, size_t ctx_len,
-    const struct hs_env *env)
+    const struct hs_env *env, unsigned lanes)
 {
 	struct session *s = calloc(1, sizeof(*s));
 
@@ -75,7 +69,9 @@ session_new(const struct encryption_params *enc, const uint8_t psk[HS_KEY_LEN],
 		free(s);
 		return NULL;
 	}
-	s->cipher = esp_cipher_of(enc->cipher);
+	s->cipher = enc->cipher;
+	s->engine = enc->engine;
+	s->lanes = lanes;
 	s->replay_window = enc->replay_window;
 	s->rekey_after_ms = (uint64_t)enc->rekey_after * 1000;
 	return s;
@@ -212,8 +208,8 @@ add_sa(struct session *s, const struct hs_keys *k, bool inbound, uint64_t now,
 		return -ENOMEM;
 	memcpy(slot->keymat, key, ESP_KEY_LEN);
 	memcpy(slot->keymat + ESP_KEY_LEN, salt, ESP_SALT_LEN);
-	ret = esp_sa_new(&slot->sa, spi, s->cipher, slot->keymat, false,
-	    s->replay_window);
+	ret = esp_sa_new(&slot->sa, spi, s->cipher, s->engine, slot->keymat,
+	    false, s->replay_window, s->lanes);
 	if (ret < 0) {
 		sa_clear(slot);
 		return ret;
@@ -322,14 +318,14 @@ session_kick(struct session *s, uint64_t now, struct session_out *out)
 }
 
 int
-session_seal(struct session *s, struct pkt *p, uint8_t next_header,
-    uint64_t now)
+session_seal(struct session *s, unsigned lane, struct pkt *p,
+    uint8_t next_header, uint64_t now)
 {
 	int ret;
 
 	if (s->tx == NULL)
 		return -ENOKEY;
-	if ((ret = esp_seal(s->tx, p, next_header)) == 0 &&
+	if ((ret = esp_seal(s->tx, lane, p, next_header)) == 0 &&
 	    load_ms(&s->last_tx_ms) != now)
 		store_ms(&s->last_tx_ms, now);
 	return ret;
@@ -392,8 +388,8 @@ confirm_due(const struct session *s, struct session_sa *ss, uint64_t now)
 }
 
 enum drop_reason
-session_open(struct session *s, struct pkt *p, uint8_t *next_header,
-    uint64_t now, uint32_t *confirm)
+session_open(struct session *s, unsigned lane, struct pkt *p,
+    uint8_t *next_header, uint64_t now, uint32_t *confirm)
 {
 	struct session_sa *ss;
 	enum drop_reason why;
@@ -404,7 +400,7 @@ session_open(struct session *s, struct pkt *p, uint8_t *next_header,
 		return why;
 	if ((ss = find_sa(s, spi, true)) == NULL)
 		return DROP_ESP_UNKNOWN_SPI;
-	if ((why = esp_open(ss->sa, p, next_header)) != DROP_NONE)
+	if ((why = esp_open(ss->sa, lane, p, next_header)) != DROP_NONE)
 		return why;
 	if (load_ms(&s->last_rx_ms) != now)
 		store_ms(&s->last_rx_ms, now);

@@ -70,7 +70,9 @@ struct session {
 	struct hs_peer		*hs;
 	const struct session_gate *gate;
 	void			*owner;		/* the data path's peer */
-	enum esp_cipher		 cipher;
+	enum aead_cipher	 cipher;
+	enum aead_engine	 engine;	/* may be AEAD_AUTO */
+	unsigned		 lanes;		/* threads that seal and open */
 	unsigned		 replay_window;
 	uint64_t		 rekey_after_ms;
 	enum session_state	 state;
@@ -102,18 +104,20 @@ struct session_out {
 };
 
 /* psk is the derived 32-byte key (zeros: none, with keys); st the static
- * keys of key mode, or NULL; ctx binds what both ends must agree on. NULL
- * on failure. */
+ * keys of key mode, or NULL; ctx binds what both ends must agree on;
+ * lanes threads may seal and open at once, each passing its lane number
+ * (0 .. lanes - 1). NULL on failure. */
 struct session	*session_new(const struct encryption_params *,
 		    const uint8_t psk[HS_KEY_LEN], const struct hs_static *st,
-		    const void *ctx, size_t ctx_len, const struct hs_env *);
+		    const void *ctx, size_t ctx_len, const struct hs_env *,
+		    unsigned lanes);
 void		 session_free(struct session *);
 
 /* Workers. */
 
 /* Seals p (the encap's output) for the peer; -ENOKEY when there is no
  * outbound SA yet: queue the frame and start a handshake. */
-int		 session_seal(struct session *, struct pkt *,
+int		 session_seal(struct session *, unsigned lane, struct pkt *,
 		    uint8_t next_header, uint64_t now);
 /* Keeps a copy of an inner frame until keys arrive; false when full. */
 bool		 session_enqueue(struct session *, const struct pkt *);
@@ -127,7 +131,7 @@ bool		 session_want_kick(struct session *);
  * hand to session_confirm in the main thread (0: nothing to do): the
  * packet came on an SA the handshake waits to hear of, or to a peer
  * that was down. */
-enum drop_reason session_open(struct session *, struct pkt *,
+enum drop_reason session_open(struct session *, unsigned lane, struct pkt *,
 		    uint8_t *next_header, uint64_t now, uint32_t *confirm);
 
 /* The main thread. */

@@ -1,5 +1,6 @@
 /* ESP seal and open on a fixed SA pair, against a model of RFC 4303. The
- * first byte picks the cipher, ESN and the replay window; the rest is a
+ * first byte picks the cipher, ESN, the replay window and the AEAD engine
+ * of each SA (so one engine seals what the other opens); the rest is a
  * program of steps:
  *
  *	raw	arbitrary bytes (optionally with our SPI and a chosen
@@ -136,7 +137,8 @@ model_infer(const struct model *m, uint32_t seq_lo)
 
 struct ctx {
 	struct model	 m;
-	enum esp_cipher	 cipher;
+	enum aead_cipher cipher;
+	enum aead_engine out_engine, in_engine;
 	struct esp_sa	*out, *in, *wrong;
 	struct sent {
 		uint8_t	*b;		/* as sealed */
@@ -174,7 +176,7 @@ ref_seal(const struct ctx *c, const uint8_t km[ESP_KEYMAT_LEN], uint64_t seq,
 		be32_put(aad + 4, (uint32_t)seq);
 		aad_len = 8;
 	}
-	if (c->cipher == ESP_AES256_GCM)
+	if (c->cipher == AEAD_AES256_GCM)
 		crypto_aead_aes256gcm_encrypt_detached(b + PROLOGUE,
 		    b + PROLOGUE + pt_len, NULL, pt, pt_len, aad, aad_len,
 		    NULL, nonce, km);
@@ -242,7 +244,7 @@ open_and_check(struct ctx *c, struct esp_sa *sa, const uint8_t *b, size_t len,
 	start = p->data;
 	memcpy(&before, &sa->rx, sizeof(before));
 	fuzz_pkt_guard(p);
-	got = esp_open(sa, p, &nh);
+	got = esp_open(sa, 0, p, &nh);
 	fuzz_pkt_unguard(p);
 	if (got != want)
 		fprintf(stderr, "esp_open: got %s, want %s (seq %#llx, "
@@ -381,7 +383,7 @@ op_seal(struct ctx *c, struct fuzz_rd *r)
 	FUZZ_POISON(p->buf, pkt_headroom(p) - PROLOGUE);
 	if (!(flags & 4))
 		FUZZ_POISON(p->data + len + need, pkt_tailroom(p) - need);
-	error = esp_seal(c->out, p, nh);
+	error = esp_seal(c->out, 0, p, nh);
 	FUZZ_UNPOISON(p->buf, sizeof(p->buf));
 
 	if (seq == 0 || seq > max) {
@@ -541,44 +543,66 @@ op_forge(struct ctx *c, struct fuzz_rd *r)
 }
 
 /* sodium_malloc costs a few system calls and a munmap, most of the time
- * spent per input: each configuration's SAs are made once, kept with a
- * copy as new, and put back to that copy for every input. */
-#define N_CFG	(2 * 2 * (sizeof(windows) / sizeof(*windows)))
+ * spent per input: each configuration's SAs are made once and put back
+ * to new for every input. */
+#define N_WINDOWS	(sizeof(windows) / sizeof(*windows))
+#define N_CFG		(2 * 2 * N_WINDOWS * 2 * 2)
 
-static struct cached {
-	struct esp_sa	*sa[3], *fresh[3];
-} cache[N_CFG];
+static struct esp_sa *cache[N_CFG][3];
+/* OpenSSL's contexts of the cached SAs, seen from here: LeakSanitizer
+ * does not scan the sodium_malloc'd SAs that point to them. */
+static void *cache_evp[N_CFG][3];
+
+static struct esp_sa *
+sa_make(const struct ctx *c, enum aead_engine e, const uint8_t *km)
+{
+	struct esp_sa *sa = NULL;
+
+	FUZZ_CHECK(esp_sa_new(&sa, SPI, c->cipher, e, km, c->m.esn,
+	    c->m.size, 1) == 0);
+	FUZZ_CHECK(sa->aead.engine == e);
+	return sa;
+}
 
 static void
-sa_get(struct ctx *c, uint8_t cfg)
+sa_get(struct ctx *c, size_t w)
 {
-	size_t w = (size_t)(cfg >> 2) % (sizeof(windows) / sizeof(*windows));
-	struct cached *k = &cache[(cfg & 3) * (N_CFG / 4) + w];
-	const uint8_t *km;
+	size_t i = (((size_t)c->cipher * 2 + c->m.esn) * N_WINDOWS + w) * 4 +
+	    (c->out_engine == AEAD_OPENSSL) * 2 +
+	    (c->in_engine == AEAD_OPENSSL);
+	struct esp_sa **k = cache[i], *sa = NULL;
 
-	if (k->sa[0] == NULL) {
+	if (k[0] == NULL) {
 		/* Out of range: refused. */
-		FUZZ_CHECK(esp_sa_new(&k->sa[0], ESP_SPI_MIN - 1, c->cipher,
-		    keymat, c->m.esn, c->m.size) == -EINVAL);
-		FUZZ_CHECK(esp_sa_new(&k->sa[0], SPI, c->cipher, keymat,
-		    c->m.esn, REPLAY_WINDOW_MIN - 1) == -EINVAL);
-		FUZZ_CHECK(esp_sa_new(&k->sa[0], SPI, c->cipher, keymat,
-		    c->m.esn, REPLAY_WINDOW_MAX + 1) == -EINVAL);
-		for (int i = 0; i < 3; i++) {
-			km = i == 2 ? other_keymat : keymat;
-			FUZZ_CHECK(esp_sa_new(&k->sa[i], SPI, c->cipher, km,
-			    c->m.esn, c->m.size) == 0);
-			FUZZ_CHECK(esp_sa_new(&k->fresh[i], SPI, c->cipher,
-			    km, c->m.esn, c->m.size) == 0);
-		}
+		FUZZ_CHECK(esp_sa_new(&sa, ESP_SPI_MIN - 1, c->cipher,
+		    c->out_engine, keymat, c->m.esn, c->m.size, 1) == -EINVAL);
+		FUZZ_CHECK(esp_sa_new(&sa, SPI, c->cipher, c->out_engine,
+		    keymat, c->m.esn, REPLAY_WINDOW_MIN - 1, 1) == -EINVAL);
+		FUZZ_CHECK(esp_sa_new(&sa, SPI, c->cipher, c->out_engine,
+		    keymat, c->m.esn, REPLAY_WINDOW_MAX + 1, 1) == -EINVAL);
+		k[0] = sa_make(c, c->out_engine, keymat);
+		k[1] = sa_make(c, c->in_engine, keymat);
+		k[2] = sa_make(c, c->in_engine, other_keymat);
+		for (int j = 0; j < 3; j++)
+			if (k[j]->aead.engine == AEAD_OPENSSL)
+				cache_evp[i][j] = k[j]->aead.k.evp;
 	}
-	for (int i = 0; i < 3; i++)
-		memcpy(k->sa[i], k->fresh[i], sizeof(*k->sa[i]));
-	c->out = k->sa[0];
-	c->in = k->sa[1];
-	c->wrong = k->sa[2];
-	FUZZ_CHECK(c->out->tx_seq == 1 && c->in->rx.top == 0);
-	FUZZ_CHECK(c->in->rx.size == c->m.size);
+	for (int j = 0; j < 3; j++) {
+		k[j]->tx_seq = 1;
+		FUZZ_CHECK(replay_init(&k[j]->rx, c->m.size) == 0);
+		memset(&k[j]->stats, 0, sizeof(k[j]->stats));
+	}
+	c->out = k[0];
+	c->in = k[1];
+	c->wrong = k[2];
+}
+
+/* engine, or libsodium where it cannot run the cipher (a build without
+ * OpenSSL). */
+static enum aead_engine
+engine_or_sodium(enum aead_cipher c, enum aead_engine e)
+{
+	return aead_available(c, e) ? e : AEAD_LIBSODIUM;
 }
 
 int
@@ -588,14 +612,21 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	struct ctx c;
 	uint8_t cfg = fuzz_get8(&r);
 
-	memset(&c, 0, sizeof(c));
-	c.cipher = (cfg & 1) ? ESP_AES256_GCM : ESP_CHACHA20_POLY1305;
-	if (!esp_cipher_available(c.cipher))
-		c.cipher = ESP_CHACHA20_POLY1305;
-	c.m.esn = (cfg & 2) != 0;
-	c.m.size = windows[(cfg >> 2) % (sizeof(windows) / sizeof(*windows))];
+	size_t w = ((cfg >> 2) & 15) % N_WINDOWS;
 
-	sa_get(&c, cfg);
+	memset(&c, 0, sizeof(c));
+	c.cipher = (cfg & 1) ? AEAD_AES256_GCM : AEAD_CHACHA20_POLY1305;
+	/* ref_seal() is libsodium's. */
+	if (!aead_available(c.cipher, AEAD_LIBSODIUM))
+		c.cipher = AEAD_CHACHA20_POLY1305;
+	c.out_engine = engine_or_sodium(c.cipher, (cfg & 0x40) ?
+	    AEAD_OPENSSL : AEAD_LIBSODIUM);
+	c.in_engine = engine_or_sodium(c.cipher, (cfg & 0x80) ?
+	    AEAD_OPENSSL : AEAD_LIBSODIUM);
+	c.m.esn = (cfg & 2) != 0;
+	c.m.size = windows[w];
+
+	sa_get(&c, w);
 	for (int i = 0; i < MAX_OPS && r.n > 0; i++) {
 		switch (fuzz_get8(&r) % 6) {
 		case 0:

@@ -31,11 +31,24 @@ pkgflags() {
 			case $p in
 			libconfuse) printf ' -lconfuse' ;;
 			libsodium) printf ' -lsodium' ;;
+			libcrypto) printf ' -lcrypto' ;;
 			libevent) printf ' -levent' ;;
 			esac
 		done
 	}
 }
+
+# The AEADs: libsodium's, and OpenSSL's where libcrypto is installed (as
+# configure decides).
+if pkg-config --exists 'libcrypto >= 3.0' 2>/dev/null; then
+	aead="src/aead.c src/aead-sodium.c src/aead-openssl.c"
+	crypto_cflags=-DHAVE_LIBCRYPTO
+	crypto_lib=libcrypto
+else
+	aead="src/aead.c src/aead-sodium.c"
+	crypto_cflags=
+	crypto_lib=
+fi
 
 # What each harness links: the code it tests, and its libraries.
 srcs() {
@@ -43,19 +56,20 @@ srcs() {
 	gre)	echo "src/gre.c src/drop.c" ;;
 	vxlan)	echo "src/vxlan.c src/drop.c" ;;
 	geneve)	echo "src/geneve.c src/drop.c" ;;
-	config)	echo "src/config.c src/addr.c src/key.c" ;;
+	config)	echo "src/config.c src/addr.c src/key.c $aead" ;;
 	ctl)	echo "src/emit.c" ;;
 	fdb)	echo "src/fdb.c" ;;
-	esp)	echo "src/esp.c src/replay.c src/drop.c" ;;
+	esp)	echo "src/esp.c src/replay.c src/drop.c $aead" ;;
 	handshake)	echo "src/handshake.c src/hkdf.c" ;;
 	offload)	echo "src/offload.c src/flow.c" ;;
 	esac
 }
 libs() {
 	case $1 in
-	config)	pkgflags libconfuse libsodium ;;
+	config)	printf -- '-pthread '; pkgflags libconfuse libsodium $crypto_lib ;;
 	ctl)	pkgflags libevent ;;
-	fdb|esp)	printf -- '-pthread '; pkgflags libsodium ;;
+	fdb)	printf -- '-pthread '; pkgflags libsodium ;;
+	esp)	printf -- '-pthread '; pkgflags libsodium $crypto_lib ;;
 	handshake|offload)	pkgflags libsodium ;;
 	esac
 }
@@ -65,7 +79,7 @@ libs() {
 cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -I$top/src -I$here \
 	-Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-fno-omit-frame-pointer ${FUZZ_CFLAGS:-}"
+	-fno-omit-frame-pointer $crypto_cflags ${FUZZ_CFLAGS:-}"
 
 mkdir -p "$out" || exit 1
 status=0

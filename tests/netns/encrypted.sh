@@ -26,6 +26,10 @@
 #   RFC 4303 padding, the next header (17 for vxlan/geneve with UDP to
 #   4789/6081 and a checksum over the outer addresses, 47 for gretap), the
 #   VNI or GRE key 123 and inner ICMP echo requests and replies;
+# - the two ends seal with different AEAD engines (crypto_engine libsodium
+#   against openssl, both ways, and auto), where the build has OpenSSL:
+#   each SA in `ovtunctl sa` names the engine configured (auto: the one
+#   `ovtunctl show` says auto picks, from its measured figures);
 # - SIGTERM stops both daemons cleanly.
 . "$(dirname "$0")/lib.sh"
 
@@ -135,29 +139,40 @@ esp_check() {
 	log "python: $(pyeval "$r" "'%d/%d ESP packets decrypted, next headers %s, %s, icmp %s' % (j['ok'], j['esp'], j['nh'], j['vni'] or j['gre_key'], j['icmp'])")"
 }
 
-# state_check CIPHER: b1's and b2's SAs, peers and drop counters, judged
-# in one go: each end has one out SA, and in SAs; every SA has the cipher;
-# each end's out SPI is among the other's in SPIs; both peers are "up"
-# with that encryption; no drop counter but the BENIGN ones moved.
+# state_check CIPHER ENGINE1 ENGINE2: b1's and b2's SAs, peers, drop
+# counters and crypto engines, judged in one go: each end has one out SA,
+# and in SAs; every SA has the cipher and the end's engine (auto: the one
+# `ovtunctl show` says auto picks for the cipher, measured); each end's
+# out SPI is among the other's in SPIs; both peers are "up" with that
+# encryption; no drop counter but the BENIGN ones moved.
 state_check() {
 	local r=() role cmd
 	for role in b1 b2; do
-		for cmd in sa peers stats; do
+		for cmd in sa peers stats show; do
 			r+=("$(ctl "$role" --json "$cmd")")
 		done
 	done
-	/usr/bin/python3 - "$1" "$BENIGN" "${r[@]}" <<'PY' || fail "state of b1/b2"
+	/usr/bin/python3 - "$1" "$BENIGN" "$2" "$3" "${r[@]}" <<'PY' || fail "state of b1/b2"
 import json, sys
-cipher, benign = sys.argv[1], sys.argv[2].split()
-sa1, p1, st1, sa2, p2, st2 = [json.loads(x) for x in sys.argv[3:]]
+cipher, benign, e1, e2 = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
+sa1, p1, st1, sh1, sa2, p2, st2, sh2 = [json.loads(x) for x in sys.argv[5:]]
 bad = []
-for me, sa, other, p, st in (('b1', sa1, sa2, p1, st1), ('b2', sa2, sa1, p2, st2)):
+for me, sa, other, p, st, sh, eng in (('b1', sa1, sa2, p1, st1, sh1, e1),
+                                      ('b2', sa2, sa1, p2, st2, sh2, e2)):
     out = [s['spi'] for s in sa['sas'] if s['dir'] == 'out']
     ins = [s['spi'] for s in other['sas'] if s['dir'] == 'in']
     if len(out) != 1 or out[0] not in ins or not any(s['dir'] == 'in' for s in sa['sas']):
         bad.append('%s: out %s, the other end\'s in %s' % (me, out, ins))
     if any(s['cipher'] != cipher for s in sa['sas']):
         bad.append('%s: SA ciphers %s' % (me, [s['cipher'] for s in sa['sas']]))
+    rows = [a for a in sh['aead'] if a['cipher'] == cipher]
+    picked = [a['engine'] for a in rows if a['auto'] is True]
+    if sh['crypto_engine'] != eng or len(picked) != 1 or \
+            any(type(a['sealed_mb_s']) is not int or a['sealed_mb_s'] <= 0 for a in rows):
+        bad.append('%s: show: crypto_engine %s, aead %s' % (me, sh['crypto_engine'], sh['aead']))
+    want = picked[0] if eng == 'auto' and picked else eng
+    if any(s['engine'] != want for s in sa['sas']):
+        bad.append('%s: SA engines %s, want %s' % (me, [s['engine'] for s in sa['sas']], want))
     peer = p['peers'][0]
     if (peer['state'], peer['encryption']) != ('up', cipher):
         bad.append('%s: peer %s %s' % (me, peer['state'], peer['encryption']))
@@ -172,10 +187,24 @@ print(' '.join('%s %s' % (me, {k: st['drops'][k] for k in benign if st['drops'][
 PY
 }
 
+# The engine pairs the cases take in turn: each end seals what the other
+# opens. Without OpenSSL in the build, libsodium on both.
+ENGINES=(libsodium:openssl openssl:libsodium auto:openssl libsodium:auto)
+printf 'crypto_engine = "openssl"\n' >"$WORKDIR/openssl.conf"
+"$OVTUND" -t -c "$WORKDIR/openssl.conf" >/dev/null 2>&1 ||
+	{ log "no OpenSSL in this build: libsodium on both ends"; ENGINES=(libsodium:libsodium); }
+N_CASE=0
+
 run_case() {
-	local encap=$1 cipher=$2 tr=$3 fam=$4 t1 cap dec=0 out
-	log "case: $encap $cipher transport=$tr IPv$fam underlay"
+	local encap=$1 cipher=$2 tr=$3 fam=$4 t1 cap dec=0 out e1 e2
+	e1=${ENGINES[N_CASE % ${#ENGINES[@]}]}
+	e2=${e1#*:}
+	e1=${e1%:*}
+	N_CASE=$((N_CASE + 1))
+	log "case: $encap $cipher transport=$tr IPv$fam underlay, engines $e1 / $e2"
 	enc_setup "$encap" 123 "$fam" "$cipher" "$tr"
+	echo "crypto_engine = \"$e1\"" >>"$WORKDIR/b1.conf"
+	echo "crypto_engine = \"$e2\"" >>"$WORKDIR/b2.conf"
 	# The wire from before the first key exchange, with real UDP
 	# checksums: the kernel completes them before the capture tap.
 	nsx b1 ethtool -K u1 tx off >/dev/null
@@ -190,7 +219,7 @@ run_case() {
 	ping_ok right 10.0.0.1 3
 	tcp_transfer left right 10.0.0.2
 	enc_cap_stop
-	out=$(state_check "$cipher")
+	out=$(state_check "$cipher" "$e1" "$e2")
 	log "SAs match, peers up; benign drops: $out"
 
 	[ "$cipher" = aes256-gcm ] && dec=1

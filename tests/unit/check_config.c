@@ -290,7 +290,7 @@ END_TEST
 
 static void
 assert_enc(const struct encryption_params *e, const char *psk,
-    enum esp_cipher_choice cipher, enum esp_transport transport,
+    enum aead_cipher cipher, enum esp_transport transport,
     unsigned rekey, unsigned window, uint16_t hsport)
 {
 	ck_assert(e->enabled);
@@ -332,12 +332,12 @@ START_TEST(test_shipped_encryption_example)
 	ck_assert(!in);
 	c = load_text(text);
 	free(text);
-	assert_enc(&c->enc, "test123", CIPHER_CHACHA20_POLY1305,
+	assert_enc(&c->enc, "test123", AEAD_CHACHA20_POLY1305,
 	    ESP_TRANSPORT_IP, 3600, 1024, 4797);
 	ck_assert_uint_eq(c->n_peers, 3);
-	assert_enc(&c->peers[0].enc, "test123", CIPHER_CHACHA20_POLY1305,
+	assert_enc(&c->peers[0].enc, "test123", AEAD_CHACHA20_POLY1305,
 	    ESP_TRANSPORT_IP, 3600, 1024, 4797);
-	assert_enc(&c->peers[2].enc, "box-4 example", CIPHER_CHACHA20_POLY1305,
+	assert_enc(&c->peers[2].enc, "box-4 example", AEAD_CHACHA20_POLY1305,
 	    ESP_TRANSPORT_UDP, CONFIG_DEFAULT_REKEY,
 	    CONFIG_DEFAULT_REPLAY_WINDOW, CONFIG_DEFAULT_HANDSHAKE_PORT);
 	config_free(c);
@@ -349,16 +349,16 @@ START_TEST(test_encryption)
 	struct config *c = load_ok(DATA("encryption.conf"));
 
 	ck_assert_str_eq(c->keylog, "/run/ovtund/esp_sa");
-	assert_enc(&c->enc, "test123", CIPHER_CHACHA20_POLY1305,
+	assert_enc(&c->enc, "test123", AEAD_CHACHA20_POLY1305,
 	    ESP_TRANSPORT_UDP, 600, 2048, 5000);
 	ck_assert_uint_eq(c->n_peers, 3);
-	assert_enc(&c->peers[0].enc, "test123", CIPHER_CHACHA20_POLY1305,
+	assert_enc(&c->peers[0].enc, "test123", AEAD_CHACHA20_POLY1305,
 	    ESP_TRANSPORT_UDP, 600, 2048, 5000);
 	/* A block of its own replaces the top-level one as a whole. */
 	ck_assert_int_eq(c->peers[1].line, 15);
-	assert_enc(&c->peers[1].enc, "other key", CIPHER_CHACHA20_POLY1305,
+	assert_enc(&c->peers[1].enc, "other key", AEAD_CHACHA20_POLY1305,
 	    ESP_TRANSPORT_IP, 3600, 1024, 5000);
-	assert_enc(&c->peers[2].enc, "test123", CIPHER_CHACHA20_POLY1305,
+	assert_enc(&c->peers[2].enc, "test123", AEAD_CHACHA20_POLY1305,
 	    ESP_TRANSPORT_UDP, 600, 2048, 5000);
 	/* The tunnel settings are not disturbed. */
 	assert_tun(&c->peers[1].tun, ENCAP_VXLAN, true, 0, 4789);
@@ -372,7 +372,7 @@ START_TEST(test_encryption_defaults)
 	char psk[256];
 
 	c = load_text("encryption { psk = x }\n");
-	assert_enc(&c->enc, "x", CIPHER_CHACHA20_POLY1305, ESP_TRANSPORT_IP,
+	assert_enc(&c->enc, "x", AEAD_CHACHA20_POLY1305, ESP_TRANSPORT_IP,
 	    CONFIG_DEFAULT_REKEY, CONFIG_DEFAULT_REPLAY_WINDOW,
 	    CONFIG_DEFAULT_HANDSHAKE_PORT);
 	ck_assert_uint_eq(CONFIG_DEFAULT_REKEY, 3600);
@@ -398,13 +398,13 @@ START_TEST(test_encryption_defaults)
 		    " transport = udp\n rekey_after = 10\n"
 		    " replay_window = 8192\n handshake_port = 1\n}\n", psk);
 		c = load_text(text);
-		assert_enc(&c->enc, psk, CIPHER_CHACHA20_POLY1305,
+		assert_enc(&c->enc, psk, AEAD_CHACHA20_POLY1305,
 		    ESP_TRANSPORT_UDP, 10, 8192, 1);
 		config_free(c);
 	}
 	c = load_text("encryption {\n psk = x\n rekey_after = 86400\n"
 	    " replay_window = 64\n handshake_port = 65535\n}\n");
-	assert_enc(&c->enc, "x", CIPHER_CHACHA20_POLY1305, ESP_TRANSPORT_IP,
+	assert_enc(&c->enc, "x", AEAD_CHACHA20_POLY1305, ESP_TRANSPORT_IP,
 	    86400, 64, 65535);
 	config_free(c);
 }
@@ -426,11 +426,11 @@ START_TEST(test_encryption_per_peer)
 	ck_assert(!c->enc.enabled);
 	ck_assert_uint_eq(c->n_peers, 4);
 	ck_assert_int_eq(c->peers[0].line, 1);
-	assert_enc(&c->peers[0].enc, "a", CIPHER_CHACHA20_POLY1305,
+	assert_enc(&c->peers[0].enc, "a", AEAD_CHACHA20_POLY1305,
 	    ESP_TRANSPORT_IP, 3600, 1024, 5000);
 	ck_assert(!c->peers[1].enc.enabled);
 	ck_assert_int_eq(c->peers[2].line, 11);
-	assert_enc(&c->peers[2].enc, "c", CIPHER_CHACHA20_POLY1305,
+	assert_enc(&c->peers[2].enc, "c", AEAD_CHACHA20_POLY1305,
 	    ESP_TRANSPORT_IP, 3600, 1024, 5000);
 	ck_assert_int_eq(c->peers[3].line, 19);
 	ck_assert_str_eq(c->peers[3].name, "d");
@@ -454,15 +454,75 @@ START_TEST(test_aes256gcm)
 	    " cipher = \"aes256-gcm\"\n}\n";
 	struct config *c;
 
-	ck_assert_int_ne(sodium_init(), -1);
-	if (crypto_aead_aes256gcm_is_available()) {
+	if (aead_available(AEAD_AES256_GCM, AEAD_LIBSODIUM) ||
+	    aead_available(AEAD_AES256_GCM, AEAD_OPENSSL)) {
 		c = load_text(text);
-		ck_assert_int_eq(c->enc.cipher, CIPHER_AES256_GCM);
+		ck_assert_int_eq(c->enc.cipher, AEAD_AES256_GCM);
 		config_free(c);
 	} else {
 		assert_fails(write_conf(text, strlen(text)), 3, "cipher: "
-		    "aes256-gcm needs AES-NI, which this CPU lacks; use "
+		    "aes256-gcm needs AES-NI, which this CPU lacks, or "
+		    "OpenSSL libcrypto, which this build lacks; use "
 		    "chacha20-poly1305");
+		unlink(tmpconf);
+	}
+}
+END_TEST
+
+/* crypto_engine: top level, or in a block, which wins for its peers; a
+ * peer's own block without it takes the top level's, not the top
+ * block's. */
+START_TEST(test_crypto_engine)
+{
+	static const char bad[] = "crypto_engine = fast\n";
+	static const char twice[] = "encryption {\n psk = x\n"
+	    " crypto_engine = auto\n crypto_engine = libsodium\n}\n";
+	static const char openssl[] = "crypto_engine = \"openssl\"\n";
+	bool have_openssl = aead_available(AEAD_CHACHA20_POLY1305,
+	    AEAD_OPENSSL);
+	struct config *c;
+
+	c = load_text("encryption { psk = x }\npeer a { remote = 10.0.0.2 }\n");
+	ck_assert_int_eq(c->crypto_engine, AEAD_AUTO);
+	ck_assert_int_eq(c->peers[0].enc.engine, AEAD_AUTO);
+	config_free(c);
+
+	c = load_text("crypto_engine = libsodium\n"
+	    "encryption {\n psk = x\n crypto_engine = auto\n}\n"
+	    "peer a { remote = 10.0.0.2 }\n"
+	    "peer b {\n remote = 10.0.0.3\n encryption { psk = y }\n}\n"
+	    "peer c {\n remote = 10.0.0.4\n"
+	    " encryption { psk = z crypto_engine = libsodium }\n}\n");
+	ck_assert_int_eq(c->crypto_engine, AEAD_LIBSODIUM);
+	ck_assert_int_eq(c->peers[0].enc.engine, AEAD_AUTO);
+	ck_assert_int_eq(c->peers[1].enc.engine, AEAD_LIBSODIUM);
+	ck_assert_int_eq(c->peers[2].enc.engine, AEAD_LIBSODIUM);
+	config_free(c);
+
+	assert_fails(write_conf(bad, strlen(bad)), 1, "crypto_engine: 'fast' "
+	    "is not auto, libsodium or openssl");
+	unlink(tmpconf);
+	assert_fails(write_conf(twice, strlen(twice)), 4, "crypto_engine is "
+	    "already set on line 3");
+	unlink(tmpconf);
+	if (have_openssl) {
+		c = load_text(openssl);
+		ck_assert_int_eq(c->crypto_engine, AEAD_OPENSSL);
+		config_free(c);
+	} else {
+		assert_fails(write_conf(openssl, strlen(openssl)), 1,
+		    "crypto_engine: this ovtund was built without OpenSSL "
+		    "libcrypto");
+		unlink(tmpconf);
+	}
+	/* libsodium cannot run AES-GCM without AES-NI. */
+	if (!aead_available(AEAD_AES256_GCM, AEAD_LIBSODIUM) && have_openssl) {
+		static const char aes[] = "crypto_engine = libsodium\n"
+		    "encryption { psk = x cipher = aes256-gcm }\n"
+		    "peer a { remote = 10.0.0.2 }\n";
+
+		assert_fails(write_conf(aes, strlen(aes)), 1, "crypto_engine "
+		    "libsodium cannot run aes256-gcm on this CPU");
 		unlink(tmpconf);
 	}
 }
@@ -501,7 +561,7 @@ START_TEST(test_psk_file)
 	char key[300];
 
 	c = load_text(psk_conf(write_psk("file key\n\n", 10, 0600), ""));
-	assert_enc(&c->enc, "file key", CIPHER_CHACHA20_POLY1305,
+	assert_enc(&c->enc, "file key", AEAD_CHACHA20_POLY1305,
 	    ESP_TRANSPORT_IP, 3600, 1024, 4797);
 	config_free(c);
 	unlink(pskfile);
@@ -1015,7 +1075,7 @@ START_TEST(test_keys)
 	ck_assert(c->peers[0].has_public_key);
 	ck_assert_mem_eq(c->peers[0].public_key, bob_pub, 32);
 	ck_assert_mem_eq(c->peers[0].local_public_key, alice_pub, 32);
-	assert_enc(&c->peers[0].enc, "", CIPHER_CHACHA20_POLY1305,
+	assert_enc(&c->peers[0].enc, "", AEAD_CHACHA20_POLY1305,
 	    ESP_TRANSPORT_IP, 3600, 1024, 4797);
 	ck_assert(!c->peers[1].enc.enabled);
 	ck_assert_str_eq(c->warning, "");
@@ -1027,7 +1087,7 @@ START_TEST(test_keys)
 	c = load_text(key_conf("encryption {\n cipher = chacha20-poly1305\n"
 	    " transport = udp\n}\npeer bob {\n remote = 10.0.0.2\n"
 	    " public_key = \"" BOB_PUB "\"\n}\n"));
-	assert_enc(&c->peers[0].enc, "", CIPHER_CHACHA20_POLY1305,
+	assert_enc(&c->peers[0].enc, "", AEAD_CHACHA20_POLY1305,
 	    ESP_TRANSPORT_UDP, 3600, 1024, 4797);
 	config_free(c);
 
@@ -1282,6 +1342,7 @@ config_suite(void)
 	tcase_add_test(tc, test_encryption_defaults);
 	tcase_add_test(tc, test_encryption_per_peer);
 	tcase_add_test(tc, test_aes256gcm);
+	tcase_add_test(tc, test_crypto_engine);
 	tcase_add_test(tc, test_psk_file);
 	tcase_add_test(tc, test_keys);
 	tcase_add_test(tc, test_weak_psk_warning);
