@@ -52,9 +52,9 @@ void	daemon_apply_keylog(struct daemon *);
 /* The counters of every thread's data path, added up (workers paused). */
 void	daemon_counters(const struct daemon *, struct dp_counters *);
 
-/* Re-reads the configuration file and applies it (reload.c). On error the
- * running configuration stays and msg says why; on success msg sums up
- * what changed. */
+/* Re-reads the configuration file and applies it (reload.c). On error
+ * (a negative errno) the running configuration stays and msg says why; on
+ * success msg sums up what changed. */
 int	daemon_reload(struct daemon *, char *msg, size_t msglen);
 
 #endif

@@ -2,6 +2,7 @@
  * changes; peers whose name, address and tunnel are unchanged keep their
  * counters, socket and learned MACs, so their traffic loses nothing. What
  * the TAP or the sockets were built from needs a restart instead. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,10 +161,12 @@ static int
 attach_new(struct daemon *d, struct peer_table *fresh,
     const struct config *next, char *msg, size_t msglen)
 {
+	int ret;
+
 	for (size_t i = 0; i < fresh->n; i++)
-		if (fresh->peers[i].uc == NULL && underlay_attach(d,
-		    &fresh->peers[i], msg, msglen) < 0)
-			return -1;
+		if (fresh->peers[i].uc == NULL && (ret = underlay_attach(d,
+		    &fresh->peers[i], msg, msglen)) < 0)
+			return ret;
 	return peer_table_start_sessions(fresh, &d->peers, next, &d->gate,
 	    msg, msglen);
 }
@@ -198,16 +201,17 @@ reload_apply(struct daemon *d, char *msg, size_t msglen)
 	struct reload_count n = { 0 };
 	const char *fixed;
 	size_t removed;
+	int ret;
 
 	if ((next = config_load(d->cfg->path, msg, msglen)) == NULL)
-		return -1;
+		return -EINVAL;
 	if (next->warning[0] != '\0')
 		log_warn("%s", next->warning);
 	if ((fixed = restart_only_change(d->cfg, next)) != NULL) {
 		snprintf(msg, msglen, "%s changed: restart ovtund to apply it",
 		    fixed);
 		config_free(next);
-		return -1;
+		return -EINVAL;
 	}
 	s.next = calloc(d->peers.n + 1, sizeof(*s.next));
 	if (s.next == NULL || peer_table_init(&fresh, next,
@@ -215,12 +219,12 @@ reload_apply(struct daemon *d, char *msg, size_t msglen)
 		snprintf(msg, msglen, "out of memory");
 		free(s.next);
 		config_free(next);
-		return -1;
+		return -ENOMEM;
 	}
 	/* New sockets and sessions first, with the traffic still going: the
 	 * PSK's Argon2id takes its time. */
 	carry_over(&fresh, &s, &n);
-	if (attach_new(d, &fresh, next, msg, msglen) < 0) {
+	if ((ret = attach_new(d, &fresh, next, msg, msglen)) < 0) {
 		/* Undo: the shared sessions stay with the running peers. */
 		for (size_t j = 0; j < d->peers.n; j++)
 			if (s.next[j] != NULL)
@@ -231,7 +235,7 @@ reload_apply(struct daemon *d, char *msg, size_t msglen)
 		workers_resume(&d->workers);
 		free(s.next);
 		config_free(next);
-		return -1;
+		return ret;
 	}
 	workers_pause(&d->workers);
 	take_over(&s);

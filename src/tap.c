@@ -117,13 +117,15 @@ tap_address_and_up(struct tap *tap, const struct config *cfg,
 
 	tap->ifindex = if_nametoindex(tap->name);
 	if (tap->ifindex == 0) {
+		ret = -errno;
 		snprintf(err, errlen, "%s: not found after the move: %s",
-		    tap->name, strerror(errno));
-		return -errno;
+		    tap->name, strerror(-ret));
+		return ret;
 	}
 	if ((nl = nl_open()) == NULL) {
-		snprintf(err, errlen, "netlink: %s", strerror(errno));
-		return -errno;
+		ret = -errno;
+		snprintf(err, errlen, "netlink: %s", strerror(-ret));
+		return ret;
 	}
 	ret = 0;
 	tap_announce(tap);
@@ -215,8 +217,9 @@ tap_configure(struct tap *tap, const struct config *cfg, unsigned mtu,
 	int ret;
 
 	if ((nl = nl_open()) == NULL) {
-		snprintf(err, errlen, "netlink: %s", strerror(errno));
-		return -errno;
+		ret = -errno;
+		snprintf(err, errlen, "netlink: %s", strerror(-ret));
+		return ret;
 	}
 	if (tap->mac_stable &&
 	    (ret = nl_link_set_address(nl, tap->ifindex, tap->mac)) < 0)
