@@ -8,7 +8,7 @@ BUILD="build-essential autoconf automake libtool pkg-config
 	libevent-dev libsodium-dev libconfuse-dev libmnl-dev libsystemd-dev
 	libcap-ng-dev check"
 RUNTIME="iproute2 iputils-ping procps"
-TEST="tshark openvswitch-switch socat ethtool python3 python3-scapy
+TEST="tshark openvswitch-switch socat ethtool python3 python3-scapy prometheus
 	python3-cryptography tcpdump
 	systemd clang libclang-rt-14-dev valgrind git"
 BENCH="iperf3 tinc openvpn openssl"

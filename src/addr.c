@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,4 +47,38 @@ addr_equal(const struct ovt_addr *a, const struct ovt_addr *b)
 	default:
 		return true;
 	}
+}
+
+int
+listen_parse(const char *s, struct ovt_addr *a, uint16_t *port)
+{
+	char host[INET6_ADDRSTRLEN + 2], *end;
+	const char *colon;
+	size_t len;
+	unsigned long p;
+
+	if (s[0] == '/')
+		return 1;
+	if ((colon = strrchr(s, ':')) == NULL ||
+	    (len = (size_t)(colon - s)) >= sizeof(host))
+		return -1;
+	memcpy(host, s, len);
+	host[len] = '\0';
+	if (host[0] == '[') {
+		/* An IPv6 address, and only one, goes in brackets. */
+		if (len < 3 || host[len - 1] != ']')
+			return -1;
+		host[len - 1] = '\0';
+		if (addr_parse(host + 1, a) < 0 || a->family != AF_INET6)
+			return -1;
+	} else if (addr_parse(host, a) < 0 || a->family != AF_INET) {
+		return -1;
+	}
+	if (colon[1] < '0' || colon[1] > '9')
+		return -1;
+	p = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || p == 0 || p > 65535)
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
 }

@@ -59,6 +59,7 @@ enum field_id {
 	F_KEYLOG,
 	F_USER,
 	F_CONTROL_GROUP,
+	F_METRICS,
 	F_PSK,
 	F_PSK_FILE,
 	F_CIPHER,
@@ -358,6 +359,25 @@ parse_path(cfg_t *cfg, const struct field *f, const char *s, void *base)
 	if (s[0] != '/' || strlen(s) >= f->size) {
 		cfg_error(cfg, "%s: '%s' is not an absolute path of at most "
 		    "%zu bytes", f->name, s, f->size - 1);
+		return -1;
+	}
+	memcpy(field_ptr(f, base), s, strlen(s) + 1);
+	return 0;
+}
+
+/* Where the metrics endpoint listens: "" (off), ADDR:PORT, [ADDR6]:PORT
+ * or an absolute unix socket path. */
+static int
+parse_listen(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	struct ovt_addr a;
+	uint16_t port;
+
+	if (*s != '\0' && (strlen(s) >= f->size ||
+	    listen_parse(s, &a, &port) < 0)) {
+		cfg_error(cfg, "%s: '%s' is not ADDRESS:PORT, [IPV6]:PORT or "
+		    "an absolute socket path of at most %zu bytes", f->name, s,
+		    f->size - 1);
 		return -1;
 	}
 	memcpy(field_ptr(f, base), s, strlen(s) + 1);
@@ -791,6 +811,7 @@ static const struct field fields[F__COUNT] = {
 			    parse_private_key_file, CONF(private_key_file) },
 	[F_PUBLIC_KEY] = { "public_key", AT_PEER, parse_public_key,
 			    PEER(public_key) },
+	[F_METRICS] =	{ "metrics", AT_TOP, parse_listen, CONF(metrics) },
 	[F_PSK] =	{ "psk", AT_ENC, parse_psk, ENC(psk) },
 	[F_PSK_FILE] =	{ "psk_file", AT_ENC, parse_psk_file, ENC(psk) },
 	[F_CIPHER] =	{ "cipher", AT_ENC, parse_cipher, ENC(cipher),

@@ -131,6 +131,9 @@ struct config {
 	enum aead_engine	crypto_engine;	/* for blocks that set none */
 	char			user[33];	/* "" = stay root */
 	char			control_group[33];	/* "" = socket 0600 */
+	/* The metrics endpoint: "" = off, "ADDR:PORT", "[ADDR6]:PORT", or
+	 * an absolute path of a unix socket (see listen_parse). */
+	char			metrics[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct pmtu_params	pmtu;
 	struct peer_config	*peers;
 	size_t			 n_peers;
@@ -160,5 +163,9 @@ int		 addr_parse(const char *, struct ovt_addr *);
 /* Formats into buf (INET6_ADDRSTRLEN at least). */
 const char	*addr_format(const struct ovt_addr *, char *buf, size_t len);
 bool		 addr_equal(const struct ovt_addr *, const struct ovt_addr *);
+/* Parses a listening address: "192.0.2.1:9477" or "[2001:db8::1]:9477"
+ * (a port from 1 to 65535) gives 0, with *a and *port set; an absolute
+ * path (a unix socket) gives 1; anything else -1. */
+int		 listen_parse(const char *, struct ovt_addr *a, uint16_t *port);
 
 #endif

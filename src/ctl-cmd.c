@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clock.h"
 #include "ctl-proto.h"
@@ -154,6 +155,43 @@ emit_workers(struct emit *e, const struct dp_counters *per, unsigned n)
 	emit_list_end(e);
 }
 
+/* stats --peer NAME: the peer's traffic, and its drops by reason: of
+ * its packets, and of frames to it. */
+static int
+cmd_peer_stats(struct daemon *d, struct emit *e, const char *name)
+{
+	const struct peer *p = NULL;
+	struct peer_counters c;
+	char msg[128];
+
+	for (size_t i = 0; i < d->peers.n && p == NULL; i++)
+		if (strcmp(d->peers.peers[i].cfg.name, name) == 0)
+			p = &d->peers.peers[i];
+	if (p == NULL) {
+		snprintf(msg, sizeof(msg), "no peer named '%s'", name);
+		emit_object_begin(e, NULL);
+		emit_str(e, "error", msg);
+		emit_object_end(e);
+		return -ENOENT;
+	}
+	workers_pause(&d->workers);
+	peer_counters_sum(p, &c);
+	workers_resume(&d->workers);
+	emit_object_begin(e, NULL);
+	emit_str(e, "peer", p->cfg.name);
+	emit_u64(e, "rx_packets", c.rx_packets);
+	emit_u64(e, "rx_bytes", c.rx_bytes);
+	emit_u64(e, "tx_packets", c.tx_packets);
+	emit_u64(e, "tx_bytes", c.tx_bytes);
+	emit_u64(e, "rx_drops", c.rx_drops);
+	emit_object_begin(e, "drops");
+	for (unsigned i = DROP_NONE + 1; i < DROP__COUNT; i++)
+		emit_u64(e, drop_name(i), c.drops[i]);
+	emit_object_end(e);
+	emit_object_end(e);
+	return 0;
+}
+
 static int
 cmd_stats(struct daemon *d, struct emit *e, uint32_t flags,
     const char *arg)
@@ -162,6 +200,8 @@ cmd_stats(struct daemon *d, struct emit *e, uint32_t flags,
 	struct dp_counters sum, *c = &sum, *per;
 	struct gro_stats gro = { 0 };
 
+	if (arg[0] != '\0')
+		return cmd_peer_stats(d, e, arg);
 	if ((per = calloc(d->workers.n, sizeof(*per))) == NULL)
 		return -ENOMEM;
 	workers_pause(&d->workers);

@@ -17,6 +17,7 @@
 #include "ctl.h"
 #include "emit.h"
 #include "events.h"
+#include "listen.h"
 #include "log.h"
 #include "ovtund.h"
 
@@ -273,72 +274,6 @@ ctl_accept(struct evconnlistener *listener, evutil_socket_t fd,
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-/* A socket file left behind by a crashed daemon may be replaced; one that
- * a live daemon answers on may not. */
-static int
-ctl_claim_path(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -errno;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-	if (ret == 0)
-		return -EADDRINUSE;
-	return unlink(path) < 0 ? -errno : 0;
-}
-
-/* Creates the socket's directory if it is missing (/run/ovtund is made by
- * systemd's RuntimeDirectory, but not when run by hand). */
-static void
-ctl_make_dir(const char *path)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
-		return;
-	*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		log_warn("control: mkdir %s: %s", dir, strerror(errno));
-}
-
-static int
-ctl_bind(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	mode_t old_mask;
-	int fd, ret = 0;
-
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* The socket must never exist with a looser mode, even briefly. */
-	old_mask = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		ret = -errno;
-	umask(old_mask);
-	if (ret == 0 && listen(fd, CTL_BACKLOG) < 0)
-		ret = -errno;
-	if (ret < 0) {
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
 /* control_group: the group may use the socket too (mode 0660). */
 static int
 ctl_share(const char *path, const char *group)
@@ -359,8 +294,7 @@ ctl_open(struct daemon *d, const char *path, const char *group, char *err,
 	struct ctl_server *srv;
 	int fd, ret;
 
-	ctl_make_dir(path);
-	if ((fd = ctl_claim_path(path)) < 0 || (fd = ctl_bind(path)) < 0) {
+	if ((fd = unix_listen(path, 0600, CTL_BACKLOG)) < 0) {
 		snprintf(err, errlen, "control socket %s: %s", path,
 		    fd == -EADDRINUSE ? "another ovtund is listening there" :
 		    strerror(-fd));

@@ -68,6 +68,14 @@ dp_drop(struct datapath *dp, enum drop_reason why)
 	dp->c.drops[why]++;
 }
 
+/* A drop of a frame to peer: counted for it too. */
+static inline void
+dp_peer_drop(struct datapath *dp, struct peer *peer, enum drop_reason why)
+{
+	dp->c.drops[why]++;
+	peer->c[dp->id].drops[why]++;
+}
+
 /* The main thread looks at the peers' route MTUs again soon. */
 static inline void
 dp_pmtu_recheck(struct datapath *dp)

@@ -235,6 +235,21 @@ dp_rx_handshake(struct datapath *dp, struct peer *peer, struct pkt *p,
 }
 
 static enum drop_reason
+dp_rx_by_role(struct datapath *dp, struct sock *s, struct peer *peer,
+    struct pkt *p, const struct sock_rx *meta, uint64_t now)
+{
+	switch (s->role) {
+	case ROLE_TUNNEL:
+		return dp_rx_tunnel(dp, s, peer, p, meta, now);
+	case ROLE_ESP:
+		return dp_rx_esp(dp, peer, p, now);
+	case ROLE_HANDSHAKE:
+		return dp_rx_handshake(dp, peer, p, now);
+	}
+	return DROP_NONE;
+}
+
+static enum drop_reason
 dp_from_peer(struct datapath *dp, struct sock *s, struct pkt *p,
     const struct sock_rx *meta, uint64_t now)
 {
@@ -245,23 +260,12 @@ dp_from_peer(struct datapath *dp, struct sock *s, struct pkt *p,
 		return why;
 	if ((peer = peer_lookup(dp->peers, &meta->src)) == NULL)
 		return DROP_UNKNOWN_PEER;
-	if (meta->truncated) {
+	why = meta->truncated ? DROP_FRAME_TOO_BIG :
+	    dp_rx_by_role(dp, s, peer, p, meta, now);
+	if (why != DROP_NONE) {
 		peer->c[dp->id].rx_drops++;
-		return DROP_FRAME_TOO_BIG;
+		peer->c[dp->id].drops[why]++;
 	}
-	switch (s->role) {
-	case ROLE_TUNNEL:
-		why = dp_rx_tunnel(dp, s, peer, p, meta, now);
-		break;
-	case ROLE_ESP:
-		why = dp_rx_esp(dp, peer, p, now);
-		break;
-	case ROLE_HANDSHAKE:
-		why = dp_rx_handshake(dp, peer, p, now);
-		break;
-	}
-	if (why != DROP_NONE)
-		peer->c[dp->id].rx_drops++;
 	return why;
 }
 

@@ -217,7 +217,7 @@ dp_fit(struct datapath *dp, struct peer *peer, struct pkt *p, bool *df,
 	case PMTU_DROP:
 		break;
 	}
-	dp_drop(dp, DROP_PATH_MTU);
+	dp_peer_drop(dp, peer, DROP_PATH_MTU);
 	return false;
 }
 
@@ -237,7 +237,7 @@ dp_send_sealed(struct datapath *dp, struct peer *peer, struct pkt *p,
 		struct dp_request kick = { .type = DP_REQ_KICK, .session = s };
 
 		if (!session_enqueue(s, p))
-			dp_drop(dp, DROP_QUEUE_FULL);
+			dp_peer_drop(dp, peer, DROP_QUEUE_FULL);
 		if (session_want_kick(s))
 			dp_post(dp->sh->main_inbox, &kick);
 		return;
@@ -247,7 +247,7 @@ dp_send_sealed(struct datapath *dp, struct peer *peer, struct pkt *p,
 	    (!gre && udp_push(p, peer) < 0) ||
 	    session_seal(s, dp->id, p, gre ? IPPROTO_GRE : IPPROTO_UDP,
 	    now) < 0) {
-		dp_drop(dp, DROP_NO_HEADROOM);
+		dp_peer_drop(dp, peer, DROP_NO_HEADROOM);
 		return;
 	}
 	dp_set_df(dp, sock, df);
@@ -270,7 +270,7 @@ dp_send(struct datapath *dp, struct peer *peer, struct pkt *p, uint32_t flow,
 		return;
 	}
 	if (encap(p, &peer->cfg.tun) < 0) {
-		dp_drop(dp, DROP_NO_HEADROOM);
+		dp_peer_drop(dp, peer, DROP_NO_HEADROOM);
 		return;
 	}
 	sock = dp_peer_sock(dp, peer, flow);

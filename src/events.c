@@ -225,8 +225,7 @@ emit_summary(void)
 {
 	EVENT(EVENT_MAC_SUMMARY,
 	    EVF_NUM("learned", hub.summed[EVENT_MAC_LEARNED]),
-	    EVF_NUM("moved", hub.summed[EVENT_MAC_MOVED]),
-	    EVF_NUM("evicted", hub.summed[EVENT_MAC_EVICTED]));
+	    EVF_NUM("moved", hub.summed[EVENT_MAC_MOVED]));
 	memset(hub.summed, 0, sizeof(hub.summed));
 }
 

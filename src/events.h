@@ -32,9 +32,9 @@ struct event_base;
 	X(MAC_LEARNED,		"mac_learned")	/* mac, peer */		\
 	X(MAC_MOVED,		"mac_moved")	/* mac, peer (new) */	\
 	X(MAC_AGED,		"mac_aged")	/* count */		\
-	X(MAC_EVICTED,		"mac_evicted")	/* mac, peer */		\
-	X(MAC_SUMMARY,		"mac_summary")	/* learned, moved, ... */ \
-	X(PATH_MTU,		"path_mtu_changed") /* peer, from, to */ \
+	X(MAC_EVICTED,		"mac_evicted")	/* count */		\
+	X(MAC_SUMMARY,		"mac_summary")	/* learned, moved */	\
+	X(PATH_MTU,		"path_mtu_changed") /* peer, from_bytes, ... */ \
 	X(RELOAD_APPLIED,	"reload_applied")	/* summary */	\
 	X(RELOAD_REFUSED,	"reload_refused")	/* reason */	\
 	X(MISSED,		"events_missed")	/* count */
@@ -72,8 +72,8 @@ void	events_emit(enum event_type, const struct event_field *, unsigned n);
  * event nobody reads. */
 bool	events_wanted(void);
 
-/* Workers: a MAC learned, moved or evicted behind peer (NULL: the local
- * TAP). Never blocks. */
+/* Workers: a MAC learned or moved behind peer (NULL: the local TAP).
+ * Never blocks. */
 #define EVENTS_MAC_RATE	100	/* single MAC events a second, then sums */
 void	events_mac(enum event_type, const uint8_t *mac, const char *peer);
 /* Main thread, every tick: passes the workers' MAC events on. */

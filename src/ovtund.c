@@ -19,6 +19,7 @@
 #include "fdb.h"
 #include "keylog.h"
 #include "log.h"
+#include "metrics.h"
 #include "preflight.h"
 #include "privs.h"
 #include "ovtund.h"
@@ -172,9 +173,16 @@ on_fdb_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	size_t aged = fdb_expire(d->fdb, clock_ms());
+	uint64_t evicted = fdb_stats(d->fdb).evicted;
 
 	if (aged > 0)
 		EVENT(EVENT_MAC_AGED, EVF_NUM("count", aged));
+	/* Evictions happen in the workers, by the thousand in a flood:
+	 * said as a count, once a sweep. */
+	if (evicted > d->fdb_evicted_told)
+		EVENT(EVENT_MAC_EVICTED, EVF_NUM("count",
+		    evicted - d->fdb_evicted_told));
+	d->fdb_evicted_told = evicted;
 }
 
 static void
@@ -330,6 +338,11 @@ setup(struct daemon *d, char *err, size_t errlen)
 		preflight_blame(cfg, NULL, "control", err, errlen);
 		return ret;
 	}
+	if (cfg->metrics[0] != '\0' &&
+	    (ret = metrics_open(d, cfg->metrics, err, errlen)) < 0) {
+		preflight_blame(cfg, NULL, "metrics", err, errlen);
+		return ret;
+	}
 	if ((ret = setup_events(d)) < 0) {
 		snprintf(err, errlen, "libevent: cannot add events: %s",
 		    strerror(-ret));
@@ -358,6 +371,7 @@ teardown(struct daemon *d)
 		event_free(d->events[i]);
 	free(d->events);
 	ctl_close(d->ctl);
+	metrics_close(d->metrics);
 	underlay_close_all(d);
 	workers_free(&d->workers);
 	dp_inbox_free(&d->inbox);

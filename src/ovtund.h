@@ -17,6 +17,7 @@
 struct event;
 struct event_base;
 struct ctl_server;
+struct metrics_server;
 struct underlay_class;
 
 /* Reloads, for the metrics. */
@@ -40,10 +41,12 @@ struct daemon {
 	struct session_gate	 gate;		/* pauses the workers */
 	struct datapath		 dp;		/* the main thread's */
 	struct ctl_server	*ctl;
+	struct metrics_server	*metrics;	/* NULL: off */
 	struct event		**events;	/* TAP, timers, signals */
 	size_t			 n_events;
 	uint64_t		 started_ms;
 	struct reload_stats	 reloads;
+	uint64_t		 fdb_evicted_told;	/* to the event stream */
 	int			 exit_status;	/* main()'s, once the loop ends */
 };
 

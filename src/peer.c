@@ -173,6 +173,8 @@ peer_counters_sum(const struct peer *p, struct peer_counters *sum)
 		sum->tx_packets += c->tx_packets;
 		sum->tx_bytes += c->tx_bytes;
 		sum->rx_drops += c->rx_drops;
+		for (unsigned r = 0; r < DROP__COUNT; r++)
+			sum->drops[r] += c->drops[r];
 		if (c->last_rx_ms > sum->last_rx_ms)
 			sum->last_rx_ms = c->last_rx_ms;
 		if (c->last_tx_ms > sum->last_tx_ms)

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "drop.h"
 #include "session.h"
 #include "wire.h"
 
@@ -24,6 +25,9 @@ struct peer_counters {
 	uint64_t	tx_packets, tx_bytes;
 	uint64_t	rx_drops;
 	uint64_t	last_rx_ms, last_tx_ms;	/* 0 = never */
+	/* Drops of the peer's packets (rx_drops) and of frames to it, by
+	 * reason: the drops where the peer is known. */
+	uint64_t	drops[DROP__COUNT];
 } __attribute__((aligned(64)));
 
 /* What the event stream last said of the peer's session, and what it

@@ -46,6 +46,8 @@ restart_only_change(const struct config *a, const struct config *b)
 		return "user";
 	if (strcmp(a->control_group, b->control_group) != 0)
 		return "control_group";
+	if (strcmp(a->metrics, b->metrics) != 0)
+		return "metrics";
 	return NULL;
 }
 

@@ -761,6 +761,15 @@ static const struct bad {
 	{ "user = \"a b\"\n", 1, "'a b' is not a valid user name" },
 	{ "\ncontrol_group = \"no-such-group-ovt\"\n", 2,
 	    "no group 'no-such-group-ovt'" },
+	/* the metrics endpoint */
+	{ "metrics = \"127.0.0.1\"\n", 1, "is not ADDRESS:PORT" },
+	{ "metrics = \"127.0.0.1:0\"\n", 1, "is not ADDRESS:PORT" },
+	{ "metrics = \"127.0.0.1:65536\"\n", 1, "is not ADDRESS:PORT" },
+	{ "metrics = \"127.0.0.1:94x\"\n", 1, "is not ADDRESS:PORT" },
+	{ "metrics = \"::1:9477\"\n", 1, "is not ADDRESS:PORT" },
+	{ "metrics = \"[127.0.0.1]:9477\"\n", 1, "is not ADDRESS:PORT" },
+	{ "metrics = \"localhost:9477\"\n", 1, "is not ADDRESS:PORT" },
+	{ "metrics = \"run/m.sock\"\n", 1, "is not ADDRESS:PORT" },
 	/* numbers */
 	{ "\nmtu = \"big\"\n", 2, "mtu: 'big' is not a decimal number" },
 	{ "mtu = 0x500\n", 1, "not a decimal number" },
@@ -1268,6 +1277,33 @@ START_TEST(test_addr)
 }
 END_TEST
 
+/* metrics: the three forms, and off by default. */
+START_TEST(test_metrics_listen)
+{
+	struct config *c = load_text("mtu = 1400\n");
+	struct ovt_addr a;
+	uint16_t port;
+
+	ck_assert_str_eq(c->metrics, "");
+	config_free(c);
+	c = load_text("metrics = \"[::1]:9477\"\n");
+	ck_assert_str_eq(c->metrics, "[::1]:9477");
+	config_free(c);
+	ck_assert_int_eq(listen_parse("127.0.0.1:9477", &a, &port), 0);
+	ck_assert_int_eq(a.family, AF_INET);
+	ck_assert_int_eq(port, 9477);
+	ck_assert_int_eq(listen_parse("[2001:db8::1]:1", &a, &port), 0);
+	ck_assert_int_eq(a.family, AF_INET6);
+	ck_assert_int_eq(port, 1);
+	ck_assert_int_eq(listen_parse("/run/ovtund/metrics.sock", &a, &port),
+	    1);
+	ck_assert_int_eq(listen_parse("[::1]9477", &a, &port), -1);
+	ck_assert_int_eq(listen_parse("[]:9477", &a, &port), -1);
+	ck_assert_int_eq(listen_parse(":9477", &a, &port), -1);
+	ck_assert_int_eq(listen_parse("127.0.0.1:+9477", &a, &port), -1);
+}
+END_TEST
+
 /* Loopback to loopback is a tunnel on one host, as tests build. */
 START_TEST(test_loopback_pair)
 {
@@ -1363,6 +1399,7 @@ config_suite(void)
 
 	tc = tcase_create("addr");
 	tcase_add_test(tc, test_addr);
+	tcase_add_test(tc, test_metrics_listen);
 	tcase_add_test(tc, test_encap_name);
 	tcase_add_test(tc, test_tap_mac);
 	tcase_add_test(tc, test_loopback_pair);
