@@ -19,31 +19,18 @@ expo_init(struct expo *x, FILE *out, bool openmetrics)
 	x->type = EXPO_GAUGE;
 }
 
-/* HELP text: backslash and newline escaped (both formats). */
+/* Backslash and newline escaped, and in label values (quoted) the double
+ * quote too; both formats agree. */
 static void
-put_help(FILE *out, const char *s)
+put_escaped(FILE *out, const char *s, bool quoted)
 {
 	for (; *s != '\0'; s++) {
 		if (*s == '\\')
 			fputs("\\\\", out);
 		else if (*s == '\n')
 			fputs("\\n", out);
-		else
-			fputc(*s, out);
-	}
-}
-
-/* Label values: also the double quote. */
-static void
-put_label_value(FILE *out, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
+		else if (*s == '"' && quoted)
 			fputs("\\\"", out);
-		else if (*s == '\\')
-			fputs("\\\\", out);
-		else if (*s == '\n')
-			fputs("\\n", out);
 		else
 			fputc(*s, out);
 	}
@@ -82,7 +69,7 @@ expo_family(struct expo *x, const char *name, enum expo_type type,
 	x->family = name;
 	x->type = type;
 	fprintf(x->out, "# HELP %s%s ", name, family_suffix(x));
-	put_help(x->out, help);
+	put_escaped(x->out, help, false);
 	fprintf(x->out, "\n# TYPE %s%s %s\n", name, family_suffix(x),
 	    type_name(x));
 }
@@ -100,7 +87,7 @@ put_name(struct expo *x, const char *suffix, const struct expo_label *l,
 	fputc('{', x->out);
 	for (unsigned i = 0; i < n; i++) {
 		fprintf(x->out, "%s%s=\"", i > 0 ? "," : "", l[i].name);
-		put_label_value(x->out, l[i].value);
+		put_escaped(x->out, l[i].value, true);
 		fputc('"', x->out);
 	}
 	fputc('}', x->out);
@@ -120,6 +107,14 @@ expo_double(struct expo *x, const char *suffix, const struct expo_label *l,
 {
 	put_name(x, suffix, l, n);
 	fprintf(x->out, " %.15g\n", value);
+}
+
+void
+expo_one(struct expo *x, const char *name, enum expo_type type,
+    const char *help, uint64_t value)
+{
+	expo_family(x, name, type, help);
+	expo_u64(x, NULL, NULL, 0, value);
 }
 
 void

@@ -50,6 +50,9 @@ void	expo_u64(struct expo *, const char *suffix,
 	    const struct expo_label *, unsigned n_labels, uint64_t value);
 void	expo_double(struct expo *, const char *suffix,
 	    const struct expo_label *, unsigned n_labels, double value);
+/* A family of one sample without labels. */
+void	expo_one(struct expo *, const char *name, enum expo_type,
+	    const char *help, uint64_t value);
 /* The end: OpenMetrics's "# EOF". */
 void	expo_finish(struct expo *);
 

@@ -154,25 +154,25 @@ write_totals(struct expo *x, const struct snapshot *s)
 
 		expo_u64(x, NULL, l, 1, sum.drops[r]);
 	}
-	expo_family(x, "ovtund_flooded_frames", EXPO_COUNTER,
-	    "Frames sent to every peer (broadcast, multicast, unknown).");
-	expo_u64(x, NULL, NULL, 0, sum.flooded);
-	expo_family(x, "ovtund_underlay_rx_coalesced", EXPO_COUNTER,
-	    "Datagrams the kernel handed over coalesced (UDP GRO).");
-	expo_u64(x, NULL, NULL, 0, sum.sock_rx_coalesced);
+	expo_one(x, "ovtund_flooded_frames", EXPO_COUNTER,
+	    "Frames sent to every peer (broadcast, multicast, unknown).",
+	    sum.flooded);
+	expo_one(x, "ovtund_underlay_rx_coalesced", EXPO_COUNTER,
+	    "Datagrams the kernel handed over coalesced (UDP GRO).",
+	    sum.sock_rx_coalesced);
 	expo_family(x, "ovtund_icmp_sent", EXPO_COUNTER,
 	    "ICMP answers to frames too big for their peer's path.");
 	expo_u64(x, NULL, frag, 1, sum.icmp_frag_needed_sent);
 	expo_u64(x, NULL, big, 1, sum.icmp6_too_big_sent);
-	expo_family(x, "ovtund_icmp_rate_limited", EXPO_COUNTER,
-	    "ICMP answers not sent for the rate limit.");
-	expo_u64(x, NULL, NULL, 0, sum.icmp_rate_limited);
-	expo_family(x, "ovtund_mss_clamped", EXPO_COUNTER,
-	    "TCP SYNs whose MSS was lowered to fit the path.");
-	expo_u64(x, NULL, NULL, 0, sum.mss_clamped);
-	expo_family(x, "ovtund_outer_fragmented", EXPO_COUNTER,
-	    "Frames sent for the kernel to fragment the outer packet.");
-	expo_u64(x, NULL, NULL, 0, sum.outer_fragmented);
+	expo_one(x, "ovtund_icmp_rate_limited", EXPO_COUNTER,
+	    "ICMP answers not sent for the rate limit.",
+	    sum.icmp_rate_limited);
+	expo_one(x, "ovtund_mss_clamped", EXPO_COUNTER,
+	    "TCP SYNs whose MSS was lowered to fit the path.",
+	    sum.mss_clamped);
+	expo_one(x, "ovtund_outer_fragmented", EXPO_COUNTER,
+	    "Frames sent for the kernel to fragment the outer packet.",
+	    sum.outer_fragmented);
 }
 
 static void
@@ -180,25 +180,25 @@ write_fdb(struct expo *x, const struct daemon *d)
 {
 	const struct fdb_stats st = fdb_stats(d->fdb);
 
-	expo_family(x, "ovtund_fdb_entries", EXPO_GAUGE,
-	    "MAC addresses in the table.");
-	expo_u64(x, NULL, NULL, 0, fdb_count(d->fdb));
-	expo_family(x, "ovtund_fdb_entries_max", EXPO_GAUGE,
-	    "The table's limit (mac_table_size).");
-	expo_u64(x, NULL, NULL, 0, fdb_capacity(d->fdb));
-	expo_family(x, "ovtund_fdb_learned", EXPO_COUNTER,
-	    "MAC addresses learned.");
-	expo_u64(x, NULL, NULL, 0, st.learned);
-	expo_family(x, "ovtund_fdb_moved", EXPO_COUNTER,
-	    "MAC addresses that moved to another peer or the TAP.");
-	expo_u64(x, NULL, NULL, 0, st.moved);
-	expo_family(x, "ovtund_fdb_aged", EXPO_COUNTER,
-	    "MAC addresses aged out (mac_aging).");
-	expo_u64(x, NULL, NULL, 0, st.expired);
-	expo_family(x, "ovtund_fdb_evicted", EXPO_COUNTER,
+	expo_one(x, "ovtund_fdb_entries", EXPO_GAUGE,
+	    "MAC addresses in the table.",
+	    fdb_count(d->fdb));
+	expo_one(x, "ovtund_fdb_entries_max", EXPO_GAUGE,
+	    "The table's limit (mac_table_size).",
+	    fdb_capacity(d->fdb));
+	expo_one(x, "ovtund_fdb_learned", EXPO_COUNTER,
+	    "MAC addresses learned.",
+	    st.learned);
+	expo_one(x, "ovtund_fdb_moved", EXPO_COUNTER,
+	    "MAC addresses that moved to another peer or the TAP.",
+	    st.moved);
+	expo_one(x, "ovtund_fdb_aged", EXPO_COUNTER,
+	    "MAC addresses aged out (mac_aging).",
+	    st.expired);
+	expo_one(x, "ovtund_fdb_evicted", EXPO_COUNTER,
 	    "Live entries a full table gave up to a new MAC (from the owner "
-	    "holding the most).");
-	expo_u64(x, NULL, NULL, 0, st.evicted);
+	    "holding the most).",
+	    st.evicted);
 	expo_family(x, "ovtund_peer_fdb_entries", EXPO_GAUGE,
 	    "MAC addresses behind each peer; peer=\"local\": behind the TAP.");
 	for (size_t i = 0; i <= d->peers.n; i++) {
@@ -297,13 +297,32 @@ peer_sa_age(const struct peer *p, const struct peer_counters *c,
 	return 0;
 }
 
+/* A counter family by peer and direction: the counters at offsets rx and
+ * tx of each peer's. */
+static void
+write_peer_directions(struct expo *x, const struct daemon *d,
+    const struct snapshot *s, const char *name, const char *help,
+    size_t rx, size_t tx)
+{
+	expo_family(x, name, EXPO_COUNTER, help);
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const char *c = (const char *)&s->peers[i];
+		struct expo_label l[] = {
+			{ "peer", d->peers.peers[i].cfg.name },
+			{ "direction", "rx" },
+		};
+
+		expo_u64(x, NULL, l, 2, *(const uint64_t *)(c + rx));
+		l[1].value = "tx";
+		expo_u64(x, NULL, l, 2, *(const uint64_t *)(c + tx));
+	}
+}
+
 /* Per peer: traffic, drops, handshakes and SAs, state, path MTU. */
 static void
 write_peer_traffic(struct expo *x, const struct daemon *d,
     const struct snapshot *s)
 {
-	static const char *const dirs[] = { "rx", "tx" };
-
 	expo_family(x, "ovtund_peer_info", EXPO_GAUGE,
 	    "The configured peers: encapsulation and encryption.");
 	for (size_t i = 0; i < s->n_peers; i++) {
@@ -317,30 +336,14 @@ write_peer_traffic(struct expo *x, const struct daemon *d,
 
 		expo_u64(x, NULL, l, 3, 1);
 	}
-	expo_family(x, "ovtund_peer_packets", EXPO_COUNTER,
-	    "Packets from (rx) and to (tx) each peer.");
-	for (size_t i = 0; i < s->n_peers; i++)
-		for (unsigned j = 0; j < 2; j++) {
-			const struct expo_label l[] = {
-				{ "peer", d->peers.peers[i].cfg.name },
-				{ "direction", dirs[j] },
-			};
-
-			expo_u64(x, NULL, l, 2, j == 0 ?
-			    s->peers[i].rx_packets : s->peers[i].tx_packets);
-		}
-	expo_family(x, "ovtund_peer_bytes", EXPO_COUNTER,
-	    "Bytes of those packets (the inner frames).");
-	for (size_t i = 0; i < s->n_peers; i++)
-		for (unsigned j = 0; j < 2; j++) {
-			const struct expo_label l[] = {
-				{ "peer", d->peers.peers[i].cfg.name },
-				{ "direction", dirs[j] },
-			};
-
-			expo_u64(x, NULL, l, 2, j == 0 ?
-			    s->peers[i].rx_bytes : s->peers[i].tx_bytes);
-		}
+	write_peer_directions(x, d, s, "ovtund_peer_packets",
+	    "Packets from (rx) and to (tx) each peer.",
+	    offsetof(struct peer_counters, rx_packets),
+	    offsetof(struct peer_counters, tx_packets));
+	write_peer_directions(x, d, s, "ovtund_peer_bytes",
+	    "Bytes of those packets (the inner frames).",
+	    offsetof(struct peer_counters, rx_bytes),
+	    offsetof(struct peer_counters, tx_bytes));
 	/* Only the reasons that happened: most never do for a peer. */
 	expo_family(x, "ovtund_peer_drops", EXPO_COUNTER,
 	    "Drops of a peer's packets and of frames to it, by reason.");
@@ -437,18 +440,18 @@ write_daemon(struct expo *x, const struct daemon *d, const struct snapshot *s)
 	    "Configuration reloads, applied or refused.");
 	expo_u64(x, NULL, ok, 1, d->reloads.ok);
 	expo_u64(x, NULL, refused, 1, d->reloads.failed);
-	expo_family(x, "ovtund_last_reload_timestamp_seconds", EXPO_GAUGE,
-	    "When the last reload was tried, Unix time (0: never).");
-	expo_u64(x, NULL, NULL, 0, d->reloads.last_s);
-	expo_family(x, "ovtund_last_reload_successful", EXPO_GAUGE,
-	    "1 when the last reload was applied (or none was tried).");
-	expo_u64(x, NULL, NULL, 0, d->reloads.last_s == 0 ||
+	expo_one(x, "ovtund_last_reload_timestamp_seconds", EXPO_GAUGE,
+	    "When the last reload was tried, Unix time (0: never).",
+	    d->reloads.last_s);
+	expo_one(x, "ovtund_last_reload_successful", EXPO_GAUGE,
+	    "1 when the last reload was applied (or none was tried).",
+	    d->reloads.last_s == 0 ||
 	    d->reloads.last_ok);
 	expo_family(x, "ovtund_workers", EXPO_GAUGE, "Worker threads.");
 	expo_u64(x, NULL, NULL, 0, d->workers.n);
-	expo_family(x, "ovtund_event_subscribers", EXPO_GAUGE,
-	    "Clients of ovtunctl monitor.");
-	expo_u64(x, NULL, NULL, 0, events_subscribers());
+	expo_one(x, "ovtund_event_subscribers", EXPO_GAUGE,
+	    "Clients of ovtunctl monitor.",
+	    events_subscribers());
 	expo_family(x, "ovtund_scrape_pause_seconds", EXPO_GAUGE,
 	    "How long this scrape paused the workers to copy counters.");
 	expo_double(x, NULL, NULL, 0, s->pause_s);

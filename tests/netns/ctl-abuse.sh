@@ -88,9 +88,13 @@ log "arg_len over the limit: malformed, closed"
 reply "arg_len 4081" "$(cc req "$S" $M 1 3 1 4081 0)" 1 "malformed request"
 reply "arg_len 4081, sent" "$(cc req "$S" $M 1 3 1 4081)" 1 "malformed request"
 reply "arg_len 0xffffffff" "$(cc req "$S" $M 1 3 1 0xffffffff 0)" 1 "malformed request"
-r=$(cc req "$S" $M 1 3 1 4080)
+r=$(cc req "$S" $M 1 1 1 4080)
 assert_eq "$(f "$r" "j['status'], j['complete'], j['closed']")" "(0, True, True)" \
 	"arg_len 4080 (the limit), sent"
+# stats takes its argument as a peer's name: 4080 bytes name none.
+r=$(cc req "$S" $M 1 3 1 4080)
+assert_eq "$(f "$r" "j['status'], j['complete']")" "(3, True)" \
+	"stats --peer with a 4080-byte name"
 
 log "requests cut short, then the client goes"
 for n in 1 8 15; do cc partial "$S" "$n" >/dev/null; done
