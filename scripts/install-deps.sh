@@ -9,7 +9,7 @@ BUILD="build-essential autoconf automake libtool pkg-config
 	libcap-ng-dev check"
 RUNTIME="iproute2 iputils-ping procps"
 TEST="tshark openvswitch-switch socat ethtool python3 python3-scapy prometheus
-	python3-cryptography tcpdump
+	python3-cryptography python3-jsonschema dnsmasq-base tcpdump
 	systemd clang libclang-rt-14-dev valgrind git"
 BENCH="iperf3 tinc openvpn openssl"
 

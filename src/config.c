@@ -1040,6 +1040,10 @@ on_peer(cfg_t *cfg, cfg_opt_t *opt)
 		return fail(p->pc.line, "peer name '%s' is not valid "
 		    "(1 to %zu of A-Z a-z 0-9 _ . -)", name,
 		    sizeof(p->pc.name) - 1);
+	if (strcmp(name, "local") == 0)
+		return fail(p->pc.line, "peer name 'local' is reserved: "
+		    "ovtunctl fdb calls the addresses behind this host's TAP "
+		    "that");
 	memcpy(p->pc.name, name, strlen(name) + 1);
 	if (p->line[F_REMOTE] == 0)
 		return fail(p->pc.line, "peer '%s' has no remote", name);

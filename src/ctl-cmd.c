@@ -30,17 +30,30 @@ peer_state(const struct peer *p, const struct peer_counters *c, uint64_t now,
 	return now - c->last_rx_ms < aging_ms ? "active" : "idle";
 }
 
+/* Seconds since then, or null (shown "never") when then is 0. */
 static void
 emit_age(struct emit *e, const char *key, uint64_t then, uint64_t now)
 {
-	char buf[32];
-
 	if (then == 0)
-		snprintf(buf, sizeof(buf), "never");
+		emit_null(e, key, "never");
 	else
-		snprintf(buf, sizeof(buf), "%llus",
-		    (unsigned long long)((now - then) / 1000));
-	emit_str(e, key, buf);
+		emit_u64(e, key, then < now ? (now - then) / 1000 : 0);
+}
+
+/* A GRE key or VNI, null for GRE without a key; the UDP port, null for
+ * GRE, which has none. */
+static void
+emit_tunnel(struct emit *e, const struct tunnel_params *t)
+{
+	emit_str(e, "encap", encap_name(t->encap));
+	if (t->has_key)
+		emit_u64(e, "key", t->key);
+	else
+		emit_null(e, "key", "none");
+	if (t->encap == ENCAP_GRETAP)
+		emit_null(e, "port", "-");
+	else
+		emit_u64(e, "port", t->port);
 }
 
 /* The workers' counters are read while they are paused. */
@@ -63,12 +76,7 @@ cmd_peers(struct daemon *d, struct emit *e, uint32_t flags,
 		emit_str(e, "name", p->cfg.name);
 		emit_str(e, "remote", addr_format(&p->cfg.remote, abuf,
 		    sizeof(abuf)));
-		emit_str(e, "encap", encap_name(p->cfg.tun.encap));
-		if (p->cfg.tun.has_key)
-			emit_u64(e, "key", p->cfg.tun.key);
-		else
-			emit_str(e, "key", "none");
-		emit_u64(e, "port", p->cfg.tun.port);
+		emit_tunnel(e, &p->cfg.tun);
 		emit_str(e, "state", peer_state(p, &c, now,
 		    fdb_aging_ms(d->fdb)));
 		/* The underlay route's MTU, and the overlay's IP MTU it
@@ -81,9 +89,12 @@ cmd_peers(struct daemon *d, struct emit *e, uint32_t flags,
 		emit_u64(e, "tx_bytes", c.tx_bytes);
 		emit_u64(e, "rx_drops", c.rx_drops);
 		emit_u64(e, "fdb_entries", fdb_owner_count(d->fdb, p));
-		emit_age(e, "last_rx", c.last_rx_ms, now);
-		emit_str(e, "encryption", p->session == NULL ? "none" :
-		    aead_cipher_name(p->session->cipher));
+		emit_age(e, "last_rx_s", c.last_rx_ms, now);
+		if (p->session == NULL)
+			emit_null(e, "encryption", "none");
+		else
+			emit_str(e, "encryption",
+			    aead_cipher_name(p->session->cipher));
 		emit_u64(e, "handshakes", p->session != NULL ?
 		    p->session->stats.handshakes : 0);
 		emit_object_end(e);
@@ -115,9 +126,16 @@ emit_fdb_entry(const struct fdb_entry *ent, void *arg)
 
 	emit_object_begin(w->e, NULL);
 	emit_str(w->e, "mac", mac_format(ent->mac, mac));
-	emit_str(w->e, "peer", ent->owner ? ent->owner->cfg.name : "local");
-	emit_str(w->e, "remote", ent->owner ? addr_format(
-	    &ent->owner->cfg.remote, abuf, sizeof(abuf)) : "-");
+	/* The TAP's own side has no peer: null, "local" for people, which
+	 * no peer may be called (config.c). */
+	if (ent->owner != NULL) {
+		emit_str(w->e, "peer", ent->owner->cfg.name);
+		emit_str(w->e, "remote", addr_format(&ent->owner->cfg.remote,
+		    abuf, sizeof(abuf)));
+	} else {
+		emit_null(w->e, "peer", "local");
+		emit_null(w->e, "remote", "-");
+	}
 	/* A worker may refresh an entry after w->now was read. */
 	emit_u64(w->e, "age_s", ent->last_seen_ms < w->now ?
 	    (w->now - ent->last_seen_ms) / 1000 : 0);
@@ -281,6 +299,16 @@ emit_crypto(struct emit *e, const struct config *cfg)
 	emit_list_end(e);
 }
 
+/* A name that may be unset: null, shown "-". */
+static void
+emit_str_or_null(struct emit *e, const char *key, const char *val)
+{
+	if (val[0] != '\0')
+		emit_str(e, key, val);
+	else
+		emit_null(e, key, "-");
+}
+
 static int
 cmd_show(struct daemon *d, struct emit *e, uint32_t flags,
     const char *arg)
@@ -295,30 +323,28 @@ cmd_show(struct daemon *d, struct emit *e, uint32_t flags,
 	emit_str(e, "mac", mac_format(d->tap.mac, mac));
 	emit_bool(e, "mac_stable", d->tap.mac_stable);
 	emit_u64(e, "mtu", d->tap.mtu);
-	emit_str(e, "netns", cfg->netns[0] ? cfg->netns : "-");
+	emit_str_or_null(e, "netns", cfg->netns);
 	if (cfg->address.family != 0) {
 		snprintf(prefix, sizeof(prefix), "%s/%u", addr_format(
 		    &cfg->address, abuf, sizeof(abuf)), cfg->prefixlen);
 		emit_str(e, "address", prefix);
 	} else {
-		emit_str(e, "address", "-");
+		emit_null(e, "address", "-");
 	}
-	emit_str(e, "bridge", cfg->bridge[0] ? cfg->bridge : "-");
-	emit_str(e, "encap", encap_name(cfg->tun.encap));
-	if (cfg->tun.has_key)
-		emit_u64(e, "key", cfg->tun.key);
+	emit_str_or_null(e, "bridge", cfg->bridge);
+	emit_tunnel(e, &cfg->tun);
+	if (cfg->local.family != 0)
+		emit_str(e, "local", addr_format(&cfg->local, abuf,
+		    sizeof(abuf)));
 	else
-		emit_str(e, "key", "none");
-	emit_u64(e, "port", cfg->tun.port);
-	emit_str(e, "local", cfg->local.family ? addr_format(&cfg->local,
-	    abuf, sizeof(abuf)) : "any");
+		emit_null(e, "local", "any");
 	emit_str(e, "control", cfg->control);
-	emit_u64(e, "mac_aging", cfg->mac_aging);
+	emit_u64(e, "mac_aging_s", cfg->mac_aging);
 	emit_u64(e, "mac_table_size", cfg->mac_table_size);
 	emit_str(e, "offload", !d->tap.vnet ? "off" : d->tap.tso ?
 	    "tso+gro" : "vnet header only");
-	emit_u64(e, "peers", d->peers.n);
-	emit_u64(e, "workers", d->workers.n);
+	emit_u64(e, "peer_count", d->peers.n);
+	emit_u64(e, "worker_count", d->workers.n);
 	emit_str(e, "crypto_engine", aead_engine_name(cfg->crypto_engine));
 	emit_crypto(e, cfg);
 	emit_object_end(e);
@@ -329,13 +355,22 @@ static int
 cmd_reload(struct daemon *d, struct emit *e, uint32_t flags,
     const char *arg)
 {
-	char msg[512];
-	int ret = daemon_reload(d, msg, sizeof(msg));
+	struct reload_result r;
 
+	if (daemon_reload(d, ctl_requester(d->ctl), &r) < 0) {
+		emit_error(e, r.msg);
+		return -EINVAL;
+	}
 	emit_object_begin(e, NULL);
-	emit_str(e, ret < 0 ? "error" : "reloaded", msg);
+	emit_bool(e, "reloaded", true);
+	emit_str(e, "summary", r.msg);
+	emit_u64(e, "peer_count", r.peers);
+	emit_u64(e, "added", r.added);
+	emit_u64(e, "changed", r.changed);
+	emit_u64(e, "unchanged", r.unchanged);
+	emit_u64(e, "removed", r.removed);
 	emit_object_end(e);
-	return ret < 0 ? -EINVAL : 0;
+	return 0;
 }
 
 static const char *
@@ -366,8 +401,10 @@ emit_sa(struct emit *e, const struct peer *p, const struct session_sa *ss,
 	emit_u64(e, "bytes", st->bytes);
 	emit_u64(e, "replay_drops", st->replay_drops);
 	emit_u64(e, "auth_drops", st->auth_drops);
-	emit_u64(e, "rekey_in_s", ss->sa == s->tx ?
-	    session_rekey_in(s, now) / 1000 : 0);
+	if (ss->sa == s->tx)
+		emit_u64(e, "rekey_in_s", session_rekey_in(s, now) / 1000);
+	else
+		emit_null(e, "rekey_in_s", "-");
 	if (keys) {
 		sodium_bin2hex(hex, sizeof(hex), ss->keymat, ESP_KEYMAT_LEN);
 		emit_str(e, "key_salt", hex);

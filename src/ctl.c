@@ -39,6 +39,7 @@ struct ctl_client {
 	struct event		*deadline;
 	struct events_sub	*sub;		/* a monitor's */
 	struct ctl_client	*next, *prev;
+	char			 who[64];	/* "ovtunctl (pid 42, uid 0)" */
 };
 
 struct ctl_server {
@@ -47,6 +48,7 @@ struct ctl_server {
 	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct ctl_client	*clients;
 	unsigned		 n_clients;
+	const struct ctl_client	*running;	/* whose command runs now */
 };
 
 static void
@@ -98,16 +100,21 @@ client_reply(struct ctl_client *c, enum ctl_status status,
 	bufferevent_disable(c->bev, EV_READ);
 }
 
+/* The answer is msg, as JSON if the client asked for JSON. */
 static void
-client_error(struct ctl_client *c, enum ctl_status status, const char *msg)
+client_error(struct ctl_client *c, enum ctl_status status, bool json,
+    const char *msg)
 {
 	struct evbuffer *body = evbuffer_new();
+	struct emit *e = body != NULL ? emit_new(body, json) : NULL;
 
-	if (body == NULL) {
+	if (e == NULL) {
+		evbuffer_free(body);
 		client_free(c);
 		return;
 	}
-	evbuffer_add_printf(body, "%s\n", msg);
+	emit_error(e, msg);
+	emit_free(e);
 	client_reply(c, status, body);
 	evbuffer_free(body);
 }
@@ -128,7 +135,8 @@ client_monitor(struct ctl_client *c, const struct ctl_request *req)
 
 	c->sub = events_subscribe(c->bev, req->flags & CTL_FLAG_JSON);
 	if (c->sub == NULL) {
-		client_error(c, CTL_ERR_FAILED, "busy: too many monitors");
+		client_error(c, CTL_ERR_FAILED, req->flags & CTL_FLAG_JSON,
+		    "busy: too many monitors");
 		return;
 	}
 	/* What the kernel holds for it counts too: keep that small. */
@@ -145,31 +153,35 @@ client_run(struct ctl_client *c, const struct ctl_request *req,
     const char *arg)
 {
 	ctl_handler *handler = ctl_handler_for(req->command);
+	bool json = req->flags & CTL_FLAG_JSON;
 	struct evbuffer *body;
 	struct emit *e;
 	int ret;
 
 	if (handler == NULL) {
-		client_error(c, CTL_ERR_UNKNOWN_COMMAND, "unknown command");
+		client_error(c, CTL_ERR_UNKNOWN_COMMAND, json,
+		    "unknown command");
 		return;
 	}
 	if (pending_bytes(c->srv) > CTL_PENDING_MAX) {
-		client_error(c, CTL_ERR_FAILED, "busy: replies to other "
+		client_error(c, CTL_ERR_FAILED, json, "busy: replies to other "
 		    "clients are still unread; try again");
 		return;
 	}
 	body = evbuffer_new();
-	e = body != NULL ? emit_new(body, req->flags & CTL_FLAG_JSON) : NULL;
+	e = body != NULL ? emit_new(body, json) : NULL;
 	if (e == NULL) {
 		evbuffer_free(body);
-		client_error(c, CTL_ERR_FAILED, "out of memory");
+		client_error(c, CTL_ERR_FAILED, json, "out of memory");
 		return;
 	}
+	c->srv->running = c;
 	ret = handler(c->srv->d, e, req->flags, arg);
-	emit_free(e);
+	c->srv->running = NULL;
 	/* A failing handler may have said why; if not, errno says it. */
 	if (ret < 0 && evbuffer_get_length(body) == 0)
-		evbuffer_add_printf(body, "%s\n", strerror(-ret));
+		emit_error(e, strerror(-ret));
+	emit_free(e);
 	client_reply(c, ret < 0 ? CTL_ERR_FAILED : CTL_OK, body);
 	evbuffer_free(body);
 }
@@ -191,7 +203,8 @@ client_read(struct bufferevent *bev, void *arg)
 		return;
 	evbuffer_copyout(in, &req, sizeof(req));
 	if (ctl_request_check(&req) < 0) {
-		client_error(c, CTL_ERR_BAD_REQUEST, "malformed request");
+		client_error(c, CTL_ERR_BAD_REQUEST, false,
+		    "malformed request");
 		return;
 	}
 	if (evbuffer_get_length(in) < sizeof(req) + req.arg_len)
@@ -231,6 +244,27 @@ client_expired(evutil_socket_t fd, short what, void *arg)
 	client_free(arg);
 }
 
+/* Who connected, by the kernel's word (SO_PEERCRED), for the log. */
+static void
+client_name(struct ctl_client *c, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		snprintf(c->who, sizeof(c->who), "the control socket (pid "
+		    "%ld, uid %lu)", (long)cred.pid, (unsigned long)cred.uid);
+	else
+		snprintf(c->who, sizeof(c->who), "the control socket");
+}
+
+const char *
+ctl_requester(const struct ctl_server *srv)
+{
+	return srv != NULL && srv->running != NULL ? srv->running->who :
+	    "the control socket";
+}
+
 static void
 ctl_accept(struct evconnlistener *listener, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -262,6 +296,7 @@ ctl_accept(struct evconnlistener *listener, evutil_socket_t fd,
 		return;
 	}
 	c->srv = srv;
+	client_name(c, fd);
 	c->next = srv->clients;
 	if (c->next != NULL)
 		c->next->prev = c;

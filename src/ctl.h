@@ -18,6 +18,10 @@ int		 ctl_open(struct daemon *d, const char *path,
 /* Closes every client and removes the socket file. */
 void		 ctl_close(struct ctl_server *);
 
+/* Who sent the command being handled, for the log: "the control socket
+ * (pid 42, uid 0)". */
+const char	*ctl_requester(const struct ctl_server *);
+
 /* One handler per command (ctl-cmd.c); 0 or a negative errno, with the
  * reason in the output when the handler can say more than errno. arg is
  * the request's argument ("" when none). */

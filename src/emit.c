@@ -282,6 +282,8 @@ emit_object_begin(struct emit *e, const char *key)
 		evbuffer_add_printf(e->out, "%s:\n", key);
 	}
 	push(e, FRAME_OBJECT);
+	if (e->json && e->depth == 1)
+		emit_u64(e, "version", EMIT_JSON_VERSION);
 }
 
 void
@@ -366,4 +368,29 @@ emit_bool(struct emit *e, const char *key, bool val)
 	} else {
 		text_scalar(e, key, val ? "yes" : "no");
 	}
+}
+
+void
+emit_null(struct emit *e, const char *key, const char *text)
+{
+	if (e->overflow > 0)
+		return;
+	if (e->json) {
+		json_prefix(e, key);
+		evbuffer_add(e->out, "null", 4);
+	} else {
+		text_scalar(e, key, text);
+	}
+}
+
+void
+emit_error(struct emit *e, const char *msg)
+{
+	if (!e->json) {
+		evbuffer_add_printf(e->out, "%s\n", msg);
+		return;
+	}
+	emit_object_begin(e, NULL);
+	emit_str(e, "error", msg);
+	emit_object_end(e);
 }

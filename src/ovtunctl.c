@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +18,46 @@
 
 #include <sodium.h>
 
+#include <event2/buffer.h>
+
 #include "config.h"
 #include "ctl-proto.h"
+#include "emit.h"
 #include "key.h"
+
+static bool json_out;	/* --json: errors too are JSON, on stdout */
+
+/* An error of ovtunctl's own: on stderr, and under --json also as the
+ * object {"version": .., "error": ...} on stdout. */
+static void __attribute__((format(printf, 1, 2)))
+fail(const char *fmt, ...)
+{
+	struct evbuffer *buf;
+	struct emit *e;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "ovtunctl: %s\n", msg);
+	if (!json_out || (buf = evbuffer_new()) == NULL)
+		return;
+	if ((e = emit_new(buf, true)) != NULL) {
+		emit_error(e, msg);
+		emit_free(e);
+		evbuffer_add(buf, "\n", 1);
+		evbuffer_write(buf, STDOUT_FILENO);
+	}
+	evbuffer_free(buf);
+}
 
 static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: ovtunctl [-j] [-s socket] command [--json] "
 	    "[--keys] [--peer NAME]\n"
+	    "       ovtunctl --version\n"
 	    "  -j, --json            output JSON\n"
 	    "  -s, --socket PATH     control socket (default "
 	    CONFIG_DEFAULT_CONTROL ")\n"
@@ -135,23 +168,22 @@ ctl_connect(const char *path)
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "ovtunctl: %s: path too long\n", path);
+		fail("%s: path too long", path);
 		return -1;
 	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		perror("ovtunctl: socket");
+		fail("socket: %s", strerror(errno));
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		if (errno == ENOENT || errno == ECONNREFUSED)
-			fprintf(stderr, "ovtunctl: no ovtund is running on "
-			    "%s (%s)\n", path, strerror(errno));
-		else
-			fprintf(stderr, "ovtunctl: %s: %s\n", path,
+			fail("no ovtund is running on %s (%s)", path,
 			    strerror(errno));
+		else
+			fail("%s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -236,17 +268,18 @@ run(const char *path, const struct ctl_verb *verb, uint32_t flags,
 	if (write(fd, msg, sizeof(req) + req.arg_len) !=
 	    (ssize_t)(sizeof(req) + req.arg_len) ||
 	    read_full(fd, &rsp, sizeof(rsp)) < 0) {
-		fprintf(stderr, "ovtunctl: %s: no answer from ovtund\n", path);
+		fail("%s: no answer from ovtund", path);
 	} else if (rsp.magic != CTL_MAGIC || rsp.version != CTL_VERSION ||
 	    (rsp.len > CTL_RESPONSE_MAX && rsp.len != CTL_STREAM)) {
-		fprintf(stderr, "ovtunctl: %s: malformed answer\n", path);
+		fail("%s: malformed answer", path);
 	} else if (rsp.len == CTL_STREAM) {
 		ret = copy_stream(fd, stdout) < 0 ? 1 : 0;
-	} else if (copy_reply(fd, rsp.len, rsp.status == CTL_OK ? stdout :
-	    stderr) < 0) {
-		fprintf(stderr, "ovtunctl: %s: answer cut short\n", path);
+	} else if (copy_reply(fd, rsp.len, rsp.status == CTL_OK || json_out ?
+	    stdout : stderr) < 0) {
+		fail("%s: answer cut short", path);
 	} else {
-		if ((flags & CTL_FLAG_JSON) && rsp.status == CTL_OK)
+		/* Under JSON, an error is the daemon's JSON object. */
+		if (json_out)
 			putchar('\n');
 		ret = rsp.status == CTL_OK ? 0 : 1;
 	}
@@ -261,6 +294,7 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CONFIG_DEFAULT_CONTROL, *arg = "";
@@ -270,11 +304,16 @@ main(int argc, char **argv)
 
 	/* A daemon that refuses us closes the socket: say so, not die. */
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt_long(argc, argv, "+hjs:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+hjs:V", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'j':
 			flags |= CTL_FLAG_JSON;
+			json_out = true;
 			break;
+		case 'V':
+			printf("ovtunctl %s\n", PACKAGE_VERSION);
+			return 0;
 		case 's':
 			path = optarg;
 			break;
@@ -287,14 +326,14 @@ main(int argc, char **argv)
 		}
 	}
 	if (argc - optind < 1) {
+		fail("no command given");
 		usage(stderr);
 		return 2;
 	}
 	if (argc - optind == 1 && (ret = key_command(argv[optind])) >= 0)
 		return ret;
 	if ((verb = verb_find(argv[optind])) == NULL) {
-		fprintf(stderr, "ovtunctl: unknown command '%s'\n",
-		    argv[optind]);
+		fail("unknown command '%s'", argv[optind]);
 		usage(stderr);
 		return 2;
 	}
@@ -304,6 +343,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--json") == 0 ||
 		    strcmp(argv[i], "-j") == 0) {
 			flags |= CTL_FLAG_JSON;
+			json_out = true;
 		} else if (verb->command == CTL_SA &&
 		    strcmp(argv[i], "--keys") == 0) {
 			flags |= CTL_FLAG_KEYS;
@@ -313,8 +353,7 @@ main(int argc, char **argv)
 		    sizeof(struct ctl_request)) {
 			arg = argv[++i];
 		} else {
-			fprintf(stderr, "ovtunctl: %s: unexpected '%s'\n",
-			    verb->name, argv[i]);
+			fail("%s: unexpected '%s'", verb->name, argv[i]);
 			usage(stderr);
 			return 2;
 		}

@@ -50,16 +50,22 @@ usage(FILE *out)
 	    "  -f       stay in the foreground, log to stderr\n"
 	    "  -t       check the configuration and exit\n"
 	    "  -v       more verbose logging (repeatable)\n"
-	    "  -V       print the version and exit\n");
+	    "  -V, --version  print the version and exit\n");
 }
 
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
+	static const struct option longopts[] = {
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	int ch;
 
 	o->config = DEFAULT_CONFIG;
-	while ((ch = getopt(argc, argv, "c:fhtvV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fhtvV", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
@@ -197,12 +203,9 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 static void
 on_reload(evutil_socket_t sig, short what, void *arg)
 {
-	char msg[512];
+	struct reload_result r;
 
-	if (daemon_reload(arg, msg, sizeof(msg)) < 0)
-		log_err("reload refused, running configuration kept: %s", msg);
-	else
-		log_notice("reload: %s", msg);
+	daemon_reload(arg, "SIGHUP", &r);
 }
 
 static int

@@ -55,9 +55,16 @@ void	daemon_apply_keylog(struct daemon *);
 /* The counters of every thread's data path, added up (workers paused). */
 void	daemon_counters(const struct daemon *, struct dp_counters *);
 
-/* Re-reads the configuration file and applies it (reload.c). On error
- * (a negative errno) the running configuration stays and msg says why; on
- * success msg sums up what changed. */
-int	daemon_reload(struct daemon *, char *msg, size_t msglen);
+/* What a reload did, or why it was refused. */
+struct reload_result {
+	size_t	peers, added, changed, unchanged, removed;
+	char	msg[1024];	/* the summary, or why it was refused */
+};
+
+/* Re-reads the configuration file and applies it (reload.c), for who
+ * ("SIGHUP", "ovtunctl (pid 42, uid 0)"), logs the outcome and tells
+ * systemd (RELOADING=1 ... READY=1, STATUS=). On error (a negative errno)
+ * the running configuration stays and r->msg says why. */
+int	daemon_reload(struct daemon *, const char *who, struct reload_result *);
 
 #endif

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "clock.h"
 #include "events.h"
 #include "fdb.h"
@@ -92,15 +94,25 @@ successor(const struct peer *old, void *arg)
 	return s->next[old - s->old->peers];
 }
 
-struct reload_count {
-	size_t	added, changed, unchanged;
+/* Appends " name" to the list of one kind of change, bounded. */
+static void
+note(char *list, size_t len, const char *name)
+{
+	size_t used = strlen(list);
+
+	if (used + 1 < len)
+		snprintf(list + used, len - used, " %s", name);
+}
+
+struct changes {
+	char	added[256], changed[256], removed[256];
 };
 
 /* Pairs every new peer with its namesake; an unchanged one shares its
  * sockets and session, which move over for good in take_over. */
 static void
 carry_over(struct peer_table *fresh, struct succession *s,
-    struct reload_count *n)
+    struct reload_result *n, struct changes *ch)
 {
 	for (size_t i = 0; i < fresh->n; i++) {
 		struct peer *p = &fresh->peers[i];
@@ -111,8 +123,10 @@ carry_over(struct peer_table *fresh, struct succession *s,
 				break;
 		if (j == s->old->n) {
 			n->added++;
+			note(ch->added, sizeof(ch->added), p->cfg.name);
 		} else if (!same_tunnel(&s->old->peers[j].cfg, &p->cfg)) {
 			n->changed++;
+			note(ch->changed, sizeof(ch->changed), p->cfg.name);
 		} else {
 			const struct peer *was = &s->old->peers[j];
 
@@ -194,39 +208,61 @@ report_peers(const struct peer_table *old, const struct succession *s,
 	}
 }
 
+/* The peers of old with no namesake in fresh. */
+static size_t
+note_removed(const struct peer_table *old, const struct peer_table *fresh,
+    struct changes *ch)
+{
+	size_t n = 0;
+
+	for (size_t j = 0; j < old->n; j++) {
+		size_t i;
+
+		for (i = 0; i < fresh->n; i++)
+			if (strcmp(old->peers[j].cfg.name,
+			    fresh->peers[i].cfg.name) == 0)
+				break;
+		if (i == fresh->n) {
+			n++;
+			note(ch->removed, sizeof(ch->removed),
+			    old->peers[j].cfg.name);
+		}
+	}
+	return n;
+}
+
 static int
-reload_apply(struct daemon *d, char *msg, size_t msglen)
+apply(struct daemon *d, struct reload_result *r)
 {
 	struct config *next;
 	struct peer_table fresh, old;
 	struct succession s = { .old = &d->peers };
-	struct reload_count n = { 0 };
+	struct changes ch = { "", "", "" };
 	const char *fixed;
-	size_t removed;
 	int ret;
 
-	if ((next = config_load(d->cfg->path, msg, msglen)) == NULL)
+	if ((next = config_load(d->cfg->path, r->msg, sizeof(r->msg))) == NULL)
 		return -EINVAL;
 	if (next->warning[0] != '\0')
 		log_warn("%s", next->warning);
 	if ((fixed = restart_only_change(d->cfg, next)) != NULL) {
-		snprintf(msg, msglen, "%s changed: restart ovtund to apply it",
-		    fixed);
+		snprintf(r->msg, sizeof(r->msg), "%s changed: restart ovtund "
+		    "to apply it", fixed);
 		config_free(next);
 		return -EINVAL;
 	}
 	s.next = calloc(d->peers.n + 1, sizeof(*s.next));
 	if (s.next == NULL || peer_table_init(&fresh, next,
 	    d->peers.n_counters) < 0) {
-		snprintf(msg, msglen, "out of memory");
+		snprintf(r->msg, sizeof(r->msg), "out of memory");
 		free(s.next);
 		config_free(next);
 		return -ENOMEM;
 	}
 	/* New sockets and sessions first, with the traffic still going: the
 	 * PSK's Argon2id takes its time. */
-	carry_over(&fresh, &s, &n);
-	if ((ret = attach_new(d, &fresh, next, msg, msglen)) < 0) {
+	carry_over(&fresh, &s, r, &ch);
+	if ((ret = attach_new(d, &fresh, next, r->msg, sizeof(r->msg))) < 0) {
 		/* Undo: the shared sessions stay with the running peers. */
 		for (size_t j = 0; j < d->peers.n; j++)
 			if (s.next[j] != NULL)
@@ -239,6 +275,7 @@ reload_apply(struct daemon *d, char *msg, size_t msglen)
 		config_free(next);
 		return ret;
 	}
+	r->removed = note_removed(&d->peers, &fresh, &ch);
 	workers_pause(&d->workers);
 	take_over(&s);
 	forget_requests(d, &d->peers);
@@ -246,7 +283,6 @@ reload_apply(struct daemon *d, char *msg, size_t msglen)
 	fdb_set_aging(d->fdb, (uint64_t)next->mac_aging * 1000);
 	old = d->peers;
 	d->peers = fresh;
-	removed = old.n - n.unchanged;
 	report_peers(&old, &s, &d->peers);
 	peer_table_free(&old);
 	underlay_prune(d);
@@ -256,27 +292,41 @@ reload_apply(struct daemon *d, char *msg, size_t msglen)
 	daemon_apply_keylog(d);
 	dp_start_sessions(&d->dp, clock_ms());
 	free(s.next);
-	snprintf(msg, msglen, "%zu peers: %zu added, %zu changed, %zu "
-	    "unchanged, %zu gone", d->peers.n, n.added, n.changed,
-	    n.unchanged, removed - n.changed);
+	r->peers = d->peers.n;
+	snprintf(r->msg, sizeof(r->msg), "%zu peers: %zu added%s%s, %zu "
+	    "changed%s%s, %zu unchanged, %zu removed%s%s", r->peers,
+	    r->added, r->added ? ":" : "", ch.added, r->changed,
+	    r->changed ? ":" : "", ch.changed, r->unchanged, r->removed,
+	    r->removed ? ":" : "", ch.removed);
 	return 0;
 }
 
 int
-daemon_reload(struct daemon *d, char *msg, size_t msglen)
+daemon_reload(struct daemon *d, const char *who, struct reload_result *r)
 {
-	int ret = reload_apply(d, msg, msglen);
 	struct timespec ts;
+	int ret;
 
+	memset(r, 0, sizeof(*r));
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading "
+	    "(%s)", (unsigned long long)clock_ms() * 1000, who);
+	ret = apply(d, r);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	d->reloads.last_s = (uint64_t)ts.tv_sec;
 	d->reloads.last_ok = ret == 0;
-	if (ret == 0) {
-		d->reloads.ok++;
-		EVENT(EVENT_RELOAD_APPLIED, EVF_STR("summary", msg));
-	} else {
+	if (ret < 0) {
 		d->reloads.failed++;
-		EVENT(EVENT_RELOAD_REFUSED, EVF_STR("reason", msg));
+		EVENT(EVENT_RELOAD_REFUSED, EVF_STR("reason", r->msg));
+		log_err("reload asked by %s refused, running configuration "
+		    "kept: %s", who, r->msg);
+		sd_notifyf(0, "READY=1\nSTATUS=%zu peers; reload asked by %s "
+		    "refused: %.200s", d->peers.n, who, r->msg);
+	} else {
+		d->reloads.ok++;
+		EVENT(EVENT_RELOAD_APPLIED, EVF_STR("summary", r->msg));
+		log_notice("reload asked by %s: %s", who, r->msg);
+		sd_notifyf(0, "READY=1\nSTATUS=%zu peers; reloaded (%s): "
+		    "%.200s", d->peers.n, who, r->msg);
 	}
 	return ret;
 }

@@ -236,7 +236,7 @@ assert_eq "$(json b1 stats "' '.join(j['drops'])")" "${reasons//$'\n'/ }" "JSON 
 text=$(ctl b1 show)
 for kv in "interface: ovt0" "mtu: 1450" "netns: $(ns left)" "address: 10.0.0.1/24" \
 	"encap: vxlan" "key: 123" "port: 4789" "local: 192.0.2.1" "control: $sock" \
-	"peers: 1" "config: $WORKDIR/b1.conf"; do
+	"peer_count: 1" "config: $WORKDIR/b1.conf"; do
 	printf '%s\n' "$text" | grep -qxF "$kv" || fail "show: no '$kv': $text"
 done
 for cmd in peers fdb stats show; do
@@ -247,11 +247,11 @@ for cmd in peers fdb stats show; do
 done
 assert_eq "$(json b1 peers "[(p['name'], p['remote'], p['encap'], p['key'], p['port'], p['state']) for p in j['peers']]")" \
 	"[('box-2', '192.0.2.2', 'vxlan', 123, 4789, 'active')]" "JSON peers"
-assert_eq "$(json b1 fdb "sorted((e['mac'], e['peer'], e['remote']) for e in j['fdb'])")" \
-	"$(/usr/bin/python3 -c 'import sys; print(sorted([(sys.argv[1], "local", "-"), (sys.argv[2], "box-2", "192.0.2.2")]))' "$left_mac" "$right_mac")" \
+assert_eq "$(json b1 fdb "sorted(((e['mac'], e['peer'], e['remote']) for e in j['fdb']), key=str)")" \
+	"$(/usr/bin/python3 -c 'import sys; print(sorted([(sys.argv[1], None, None), (sys.argv[2], "box-2", "192.0.2.2")], key=str))' "$left_mac" "$right_mac")" \
 	"JSON fdb"
 assert_eq "$(json b1 stats "j['fdb']['entries']")" 2 "JSON stats fdb entries"
-assert_eq "$(json b1 show "(j['interface'], j['mtu'], j['control'], j['peers'])")" \
+assert_eq "$(json b1 show "(j['interface'], j['mtu'], j['control'], j['peer_count'])")" \
 	"('ovt0', 1450, '$sock', 1)" "JSON show"
 
 log "(i) SIGINT: a clean exit, TAP and control socket removed"

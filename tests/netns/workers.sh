@@ -45,7 +45,7 @@ spread_case() {
 	for try in 1 2 3; do
 		log "case: $encap, 2 workers, 16 streams (try $try)"
 		OVTUND_WORKERS=2 two_hosts "$encap" 123 4
-		assert_eq "$(json b1 show "j['workers']")" 2 "b1 workers"
+		assert_eq "$(json b1 show "j['worker_count']")" 2 "b1 workers"
 		ping_ok left 10.0.0.2 2
 		nsx b2 timeout 20 tcpdump -i u2 -nn -w "$WORKDIR/u2.pcap" \
 			-c 4000 "src host 192.0.2.1 and udp dst port $(
@@ -133,7 +133,7 @@ ctl_under_load_case() {
 one_worker_case() {
 	log "case: workers = 1"
 	OVTUND_WORKERS=1 two_hosts vxlan 123 4
-	assert_eq "$(json b1 show "j['workers']")" 1 "b1 workers"
+	assert_eq "$(json b1 show "j['worker_count']")" 1 "b1 workers"
 	ping_ok left 10.0.0.2 2
 	tcp_transfer left right 10.0.0.2
 	streams 4 1

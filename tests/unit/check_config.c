@@ -711,6 +711,8 @@ static const struct bad {
 	int		 line;
 	const char	*phrase;
 } bad[] = {
+	{ "peer local {\n remote = 10.0.0.2\n}\n", 1,
+	    "peer name 'local' is reserved" },
 	/* remotes a tunnel cannot use, each class with its reason */
 	{ "peer a {\n remote = 239.1.1.1\n}\n", 2,
 	    "remote 239.1.1.1 is a multicast address" },
