@@ -47,7 +47,7 @@ check_request(const uint8_t *d, size_t n)
 /* ---- what the harness emitted, as tokens ---- */
 
 enum tok { T_OBJ, T_END_OBJ, T_LIST, T_END_LIST, T_KEY, T_STR, T_NUM,
-	T_TRUE, T_FALSE };
+	T_TRUE, T_FALSE, T_NULL };
 
 struct token {
 	enum tok	 t;
@@ -394,6 +394,9 @@ value(struct parser *ps, int depth)
 	case 'f':
 		literal(ps, "false", T_FALSE);
 		break;
+	case 'n':
+		literal(ps, "null", T_NULL);
+		break;
 	default:
 		number(ps);
 	}
@@ -455,9 +458,14 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	FUZZ_CHECK((e = emit_new(out, json)) != NULL);
 	emit_object_begin(e, NULL);
 	tok_add(&ts, T_OBJ, NULL, 0);
+	if (json) {
+		/* Every JSON answer opens with its schema's version. */
+		tok_add(&ts, T_KEY, "version", 0);
+		tok_add(&ts, T_NUM, NULL, EMIT_JSON_VERSION);
+	}
 	stack[depth++] = F_OBJ;
 	while (in.n > 0) {
-		uint8_t op = fuzz_get8(&in) % 6;
+		uint8_t op = fuzz_get8(&in) % 7;
 		enum frame top = stack[depth - 1];
 		char key[STR_MAX + 1], val[STR_MAX + 1];
 		const char *k = NULL;
@@ -515,6 +523,10 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 				emit_bool(e, k, false);
 				tok_add(&ts, T_FALSE, NULL, 0);
 			}
+			break;
+		case 6:
+			emit_null(e, k, "-");
+			tok_add(&ts, T_NULL, NULL, 0);
 			break;
 		}
 	}
