@@ -92,7 +92,7 @@ run_case() {
 import json, sys
 f = json.load(sys.stdin)[0]["flags"]
 print("UP" in f and "LOWER_UP" in f)')" True "ovt0 in b2 is up with carrier"
-	assert_eq "$(json b2 show "j['bridge'], j['netns']")" "('br0', '-')" \
+	assert_eq "$(json b2 show "j['bridge'], j['netns']")" "('br0', None)" \
 		"b2 show bridge/netns"
 
 	# right's side of the bridge gets the overlay MTU, as a host on the

@@ -60,8 +60,11 @@ assert_eq "$(f "$r" "'drops' in __import__('json').loads(j['body'])")" True "sta
 
 log "unknown command numbers: status 2 (unknown command)"
 for c in 0 200 255 65535; do
-	reply "command $c" "$(cc req "$S" $M 1 $c 1 0)" 2 "unknown command"
+	reply "command $c" "$(cc req "$S" $M 1 $c 0 0)" 2 "unknown command"
 done
+r=$(cc req "$S" $M 1 200 1 0)
+assert_eq "$(f "$r" "j['status'], j['body']")" "(2, '{\"version\":1,\"error\":\"unknown command\"}')" \
+	"command 200 under JSON: an error object"
 rc=0
 ctl b1 bogus >/dev/null 2>&1 || rc=$?
 assert_eq "$rc" 2 "ovtunctl exit status for an unknown verb"

@@ -63,7 +63,7 @@ nsx x2 ip neigh replace 10.0.0.1 lladdr "$mleft" dev ovt0 nud permanent
 # listing may be too long for json's command line).
 fdb_of() {
 	ctl "$1" --json fdb | /usr/bin/python3 -c 'import json, sys
-print(" ".join(sorted(e["mac"] for e in json.load(sys.stdin)["fdb"] if e["peer"] == sys.argv[1])))' "$2"
+print(" ".join(sorted(e["mac"] for e in json.load(sys.stdin)["fdb"] if (e["peer"] or "local") == sys.argv[1])))' "$2"
 }
 # peer_entries ROLE PEER: that peer's entries in ROLE's table.
 peer_entries() {
