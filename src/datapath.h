@@ -27,6 +27,9 @@ struct peer;
 struct peer_table;
 struct tap;
 
+enum dp_dir { DP_RX, DP_TX };
+#define DP_BATCH_BUCKETS	8
+
 struct dp_counters {
 	uint64_t	tap_rx_packets, tap_rx_bytes;	/* read from the TAP */
 	uint64_t	tap_tx_packets, tap_tx_bytes;	/* written to it */
@@ -44,6 +47,11 @@ struct dp_counters {
 	uint64_t	icmp_frag_needed_sent, icmp6_too_big_sent;
 	uint64_t	icmp_rate_limited, mss_clamped, outer_fragmented;
 	uint64_t	drops[DROP__COUNT];
+	/* Batch sizes: datagrams per receive from the underlay (rx), frames
+	 * per wake-up of the TAP (tx), counted in buckets of powers of two
+	 * (1, 2, 3-4, ... 33-64, more), and their sum. */
+	uint64_t	batches[2][DP_BATCH_BUCKETS];
+	uint64_t	batch_packets[2];
 };
 
 void	dp_counters_add(struct dp_counters *sum, const struct dp_counters *);

@@ -68,6 +68,16 @@ dp_drop(struct datapath *dp, enum drop_reason why)
 	dp->c.drops[why]++;
 }
 
+/* One batch of n packets, in its power-of-two bucket. */
+static inline void
+dp_count_batch(struct datapath *dp, enum dp_dir dir, uint64_t n)
+{
+	unsigned b = n <= 1 ? 0 : 64 - (unsigned)__builtin_clzll(n - 1);
+
+	dp->c.batches[dir][b < DP_BATCH_BUCKETS ? b : DP_BATCH_BUCKETS - 1]++;
+	dp->c.batch_packets[dir] += n;
+}
+
 /* A drop of a frame to peer: counted for it too. */
 static inline void
 dp_peer_drop(struct datapath *dp, struct peer *peer, enum drop_reason why)

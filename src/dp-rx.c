@@ -280,6 +280,8 @@ dp_sock_batch(struct datapath *dp, struct sock *s, uint64_t now)
 	for (size_t i = 0; i < SOCK_BATCH; i++)
 		pkt_reset(dp->batch[i]);
 	n = sock_recv(s, dp->batch, dp->rx_meta, SOCK_BATCH);
+	if (n > 0)
+		dp_count_batch(dp, DP_RX, n);
 	for (unsigned i = 0; i < n; i++) {
 		struct pkt *p = dp->batch[i];
 		enum drop_reason why;

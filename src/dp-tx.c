@@ -498,9 +498,12 @@ dp_tap_read_vnet(struct datapath *dp, uint64_t now)
 int
 dp_tap_readable(struct datapath *dp, uint64_t now)
 {
+	uint64_t before = dp->c.tap_rx_packets;
 	int ret = dp->tap->vnet ? dp_tap_read_vnet(dp, now) :
 	    dp_tap_read_plain(dp, now);
 
+	if (dp->c.tap_rx_packets > before)
+		dp_count_batch(dp, DP_TX, dp->c.tap_rx_packets - before);
 	dp_flush(dp);
 	dp->arena->used = 0;
 	if (ret == 0 || ret == -EAGAIN || ret == -EINTR)

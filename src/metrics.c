@@ -137,6 +137,40 @@ write_threads(struct expo *x, const struct snapshot *s)
 	}
 }
 
+/* Batch sizes by thread and direction, as a histogram. */
+static void
+write_batches(struct expo *x, const struct snapshot *s)
+{
+	static const char *const le[DP_BATCH_BUCKETS] = {
+		"1", "2", "4", "8", "16", "32", "64", "+Inf",
+	};
+	static const char *const dirs[] = { "rx", "tx" };
+	char num[16];
+
+	expo_family(x, "ovtund_batch_packets", EXPO_HISTOGRAM,
+	    "Packets per batch: datagrams per receive from the underlay "
+	    "(rx), frames per wake-up of the TAP (tx).");
+	for (unsigned i = 0; i < s->n_threads; i++)
+		for (unsigned dir = DP_RX; dir <= DP_TX; dir++) {
+			const struct dp_counters *c = &s->threads[i];
+			struct expo_label l[] = {
+				{ "worker", thread_name(s, i, num,
+				    sizeof(num)) },
+				{ "direction", dirs[dir] },
+				{ "le", NULL },
+			};
+			uint64_t cum = 0;
+
+			for (unsigned b = 0; b < DP_BATCH_BUCKETS; b++) {
+				cum += c->batches[dir][b];
+				l[2].value = le[b];
+				expo_u64(x, "_bucket", l, 3, cum);
+			}
+			expo_u64(x, "_sum", l, 2, c->batch_packets[dir]);
+			expo_u64(x, "_count", l, 2, cum);
+		}
+}
+
 /* Daemon-wide counters: the threads' added up. */
 static void
 write_totals(struct expo *x, const struct snapshot *s)
@@ -472,6 +506,7 @@ metrics_write(struct daemon *d, FILE *out, bool openmetrics,
 	expo_init(&x, out, openmetrics);
 	write_build(&x, d);
 	write_threads(&x, &s);
+	write_batches(&x, &s);
 	write_totals(&x, &s);
 	write_fdb(&x, d);
 	write_peer_traffic(&x, d, &s);

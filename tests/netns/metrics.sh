@@ -228,6 +228,8 @@ for role in b1 b2; do
 		fail "promtool check metrics ($role): $(cat "$WORKDIR/promtool.out")"
 	grep -q '^ovtund_build_info{version="' "$WORKDIR/$role.prom" || fail "$role: no build_info"
 	grep -q '^ovtund_peer_packets_total{peer="box-' "$WORKDIR/$role.prom" || fail "$role: no peer counters"
+	grep -q '^ovtund_batch_packets_bucket{worker="0",direction="rx",le="+Inf"} [1-9]' "$WORKDIR/$role.prom" ||
+		fail "$role: no batch sizes"
 done
 log "promtool check metrics: clean for both ($(grep -vc '^#' "$WORKDIR/b1.prom") samples on b1), pause $(grep '^ovtund_scrape_pause_seconds' "$WORKDIR/b1.prom")"
 grep -qx 'ovtund_peer_drops_total{peer="box-2",reason="esp_unknown_spi"} 50' "$WORKDIR/b1.prom" ||
