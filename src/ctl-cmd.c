@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "clock.h"
@@ -318,6 +319,7 @@ cmd_show(struct daemon *d, struct emit *e, uint32_t flags,
 
 	emit_object_begin(e, NULL);
 	emit_str(e, "config", cfg->path);
+	emit_u64(e, "pid", (uint64_t)getpid());
 	emit_str(e, "interface", d->tap.name);
 	emit_u64(e, "ifindex", d->tap.ifindex);
 	emit_str(e, "mac", mac_format(d->tap.mac, mac));

@@ -36,6 +36,7 @@
 
 struct options {
 	const char	*config;
+	const char	*control;	/* overrides the file's control */
 	int		 foreground;
 	int		 check_only;
 	int		 verbosity;
@@ -45,8 +46,10 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: ovtund [-fhtVv] [-c file]\n"
+	    "usage: ovtund [-fhtVv] [-c file] [-s socket]\n"
 	    "  -c file  configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -s, --control socket\n"
+	    "           control socket, instead of the file's control\n"
 	    "  -f       stay in the foreground, log to stderr\n"
 	    "  -t       check the configuration and exit\n"
 	    "  -v       more verbose logging (repeatable)\n"
@@ -59,16 +62,28 @@ parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "control", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const struct config *c = NULL;
 	int ch;
 
 	o->config = DEFAULT_CONFIG;
-	while ((ch = getopt_long(argc, argv, "c:fhtvV", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "c:fhs:tvV", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
+			break;
+		case 's':
+			if (optarg[0] != '/' ||
+			    strlen(optarg) >= sizeof(c->control)) {
+				fprintf(stderr, "ovtund: -s %s: not an absolute "
+				    "path of at most %zu bytes\n", optarg,
+				    sizeof(c->control) - 1);
+				return -1;
+			}
+			o->control = optarg;
 			break;
 		case 'f':
 			o->foreground = 1;
@@ -191,6 +206,19 @@ on_fdb_sweep(evutil_socket_t fd, short what, void *arg)
 	d->fdb_evicted_told = evicted;
 }
 
+/* systemd's watchdog (WatchdogSec=): fed only once every worker has
+ * answered a pause, so a wedged worker stops the feeding as surely as a
+ * wedged main loop, and systemd restarts the daemon. */
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	workers_pause(&d->workers);
+	workers_resume(&d->workers);
+	sd_notify(0, "WATCHDOG=1");
+}
+
 static void
 on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -213,6 +241,8 @@ setup_events(struct daemon *d)
 {
 	static const struct timeval sweep = { FDB_SWEEP_MS / 1000, 0 };
 	static const struct timeval tick = { 0, TICK_MS * 1000 };
+	struct timeval watchdog;
+	uint64_t watchdog_us;
 	int ret;
 
 	ret = add_event(d, d->inbox.wake_fd, EV_READ | EV_PERSIST, on_inbox,
@@ -221,6 +251,12 @@ setup_events(struct daemon *d)
 		ret = add_event(d, -1, EV_PERSIST, on_fdb_sweep, d, &sweep);
 	if (ret == 0)
 		ret = add_event(d, -1, EV_PERSIST, on_tick, d, &tick);
+	if (ret == 0 && sd_watchdog_enabled(0, &watchdog_us) > 0) {
+		/* Twice per period, as sd_watchdog_enabled(3) advises. */
+		watchdog.tv_sec = (time_t)(watchdog_us / 2000000);
+		watchdog.tv_usec = (suseconds_t)(watchdog_us / 2 % 1000000);
+		ret = add_event(d, -1, EV_PERSIST, on_watchdog, d, &watchdog);
+	}
 	if (ret == 0)
 		ret = add_event(d, SIGTERM, EV_SIGNAL | EV_PERSIST, on_stop, d,
 		    NULL);
@@ -231,6 +267,44 @@ setup_events(struct daemon *d)
 		ret = add_event(d, SIGHUP, EV_SIGNAL | EV_PERSIST, on_reload,
 		    d, NULL);
 	return ret;
+}
+
+void
+daemon_apply_options(const struct daemon *d, struct config *cfg)
+{
+	if (d->control_arg != NULL)
+		snprintf(cfg->control, sizeof(cfg->control), "%s",
+		    d->control_arg);
+}
+
+/* The PID file: beside the control socket, its name with .pid for .sock
+ * (/run/ovtund/lab.sock: /run/ovtund/lab.pid), so that each instance has
+ * its own and `kill $(cat ...)` signals that one. */
+static int
+pidfile_write(struct daemon *d, char *err, size_t errlen)
+{
+	const char *ctl = d->cfg->control;
+	size_t len = strlen(ctl);
+	char buf[32];
+	int fd, n, ret;
+
+	if (len > 5 && strcmp(ctl + len - 5, ".sock") == 0)
+		len -= 5;
+	snprintf(d->pidfile, sizeof(d->pidfile), "%.*s.pid", (int)len, ctl);
+	fd = open(d->pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644);
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (fd < 0 || write(fd, buf, (size_t)n) != n) {
+		ret = -errno;
+		snprintf(err, errlen, "pid file %s: %s", d->pidfile,
+		    strerror(-ret));
+		if (fd >= 0)
+			close(fd);
+		d->pidfile[0] = '\0';
+		return ret;
+	}
+	close(fd);
+	return 0;
 }
 
 void
@@ -337,7 +411,7 @@ setup(struct daemon *d, char *err, size_t errlen)
 		return ret;
 	daemon_apply_keylog(d);
 	if ((ret = ctl_open(d, cfg->control, cfg->control_group, err,
-	    errlen)) < 0) {
+	    errlen)) < 0 || (ret = pidfile_write(d, err, errlen)) < 0) {
 		preflight_blame(cfg, NULL, "control", err, errlen);
 		return ret;
 	}
@@ -374,6 +448,10 @@ teardown(struct daemon *d)
 		event_free(d->events[i]);
 	free(d->events);
 	ctl_close(d->ctl);
+	/* As for the socket: after the drop the directory may refuse. */
+	if (d->pidfile[0] != '\0' && unlink(d->pidfile) < 0)
+		log_info("pid file %s: not removed: %s", d->pidfile,
+		    strerror(errno));
 	metrics_close(d->metrics);
 	underlay_close_all(d);
 	workers_free(&d->workers);
@@ -483,8 +561,10 @@ main(int argc, char **argv)
 		log_err("libsodium failed to initialise");
 		return 1;
 	}
-	if ((d.cfg = config_load(o.config, err, sizeof(err))) == NULL ||
-	    preflight(d.cfg, err, sizeof(err)) < 0) {
+	d.control_arg = o.control;
+	if ((d.cfg = config_load(o.config, err, sizeof(err))) != NULL)
+		daemon_apply_options(&d, d.cfg);
+	if (d.cfg == NULL || preflight(d.cfg, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		config_free(d.cfg);
 		return 1;

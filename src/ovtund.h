@@ -45,11 +45,15 @@ struct daemon {
 	struct event		**events;	/* TAP, timers, signals */
 	size_t			 n_events;
 	uint64_t		 started_ms;
+	const char		*control_arg;	/* -s: instead of control */
+	char			 pidfile[sizeof(((struct config *)0)->control) + 4];
 	struct reload_stats	 reloads;
 	uint64_t		 fdb_evicted_told;	/* to the event stream */
 	int			 exit_status;	/* main()'s, once the loop ends */
 };
 
+/* What the command line overrides in a configuration just loaded. */
+void	daemon_apply_options(const struct daemon *, struct config *);
 /* Points the data path's key log at the configuration's, if any. */
 void	daemon_apply_keylog(struct daemon *);
 /* The counters of every thread's data path, added up (workers paused). */

@@ -243,6 +243,7 @@ apply(struct daemon *d, struct reload_result *r)
 
 	if ((next = config_load(d->cfg->path, r->msg, sizeof(r->msg))) == NULL)
 		return -EINVAL;
+	daemon_apply_options(d, next);
 	if (next->warning[0] != '\0')
 		log_warn("%s", next->warning);
 	if ((fixed = restart_only_change(d->cfg, next)) != NULL) {
