@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include <sodium.h>
+
 #include "dp-private.h"
 #include "log.h"
 #include "peer.h"
@@ -25,8 +27,16 @@ dp_init(struct datapath *dp, unsigned id, struct dp_shared *sh, int tap_fd)
 	}
 	if ((dp->icmp = malloc(sizeof(struct pkt))) == NULL)
 		return -ENOMEM;
-	if (tap_fd < 0)
+	if (tap_fd < 0) {
+		uint8_t fresh[48];
+
+		if ((dp->guard = malloc(sizeof(*dp->guard))) == NULL)
+			return -ENOMEM;
+		randombytes_buf(fresh, sizeof(fresh));
+		hs_guard_init(dp->guard, fresh);
+		sodium_memzero(fresh, sizeof(fresh));
 		return 0;
+	}
 	/* Large, but only touched with offloads on, page by page. */
 	if ((dp->arena = malloc(sizeof(*dp->arena))) == NULL ||
 	    (dp->gro = malloc(sizeof(*dp->gro))) == NULL)
@@ -39,6 +49,10 @@ dp_init(struct datapath *dp, unsigned id, struct dp_shared *sh, int tap_fd)
 void
 dp_free(struct datapath *dp)
 {
+	if (dp->guard != NULL)
+		sodium_memzero(dp->guard, sizeof(*dp->guard));
+	free(dp->guard);
+	dp->guard = NULL;
 	for (size_t i = 0; i < SOCK_BATCH; i++) {
 		free(dp->batch[i]);
 		free(dp->flood[i]);

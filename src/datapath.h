@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "drop.h"
+#include "hsguard.h"
 #include "pkt.h"
 #include "socket.h"
 #include "wire.h"
@@ -133,6 +134,8 @@ struct datapath {
 	uint8_t			 rx_learned_mac[ETH_ALEN];
 	uint64_t		 icmp_credit_ms, icmp_last_ms;	/* rate */
 	uint64_t		 pmtu_checked_ms;	/* peers' path MTUs */
+	/* The main thread's: the key exchange port under load. */
+	struct hs_guard		*guard;
 	/* Called for every new SA when a key log is configured. */
 	void			(*keylog)(void *, const struct peer *,
 				    const struct session_sa *);

@@ -9,6 +9,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "byteorder.h"
 #include "codec.h"
 #include "dp-private.h"
@@ -214,15 +216,55 @@ dp_rx_esp(struct datapath *dp, struct peer *peer, struct pkt *p,
 	return dp_deliver(dp, peer, p, true, now);
 }
 
+/* An initiation that passed mac1, while the port is under load, needs
+ * the cookie of its source in mac2: else it gets that cookie, sealed to
+ * it, and costs no public key work. */
+static enum drop_reason
+dp_rx_guard(struct datapath *dp, struct peer *peer, const struct pkt *p,
+    const struct ovt_addr *src, uint64_t now)
+{
+	uint8_t fresh[32], cookie[COOKIE_LEN], nonce[COOKIE_NONCE_LEN];
+	uint8_t msg[COOKIE_REPLY_LEN];
+	const struct hs_peer *hs = peer->session->hs;
+	struct pkt *reply;
+
+	if (dp->guard == NULL || hs_msg_type(p->data, p->len) != HS_MSG_INIT ||
+	    hs_precheck(hs, p->data, p->len) != HS_EV_NONE)
+		return DROP_NONE;
+	if (hs_guard_rotate_due(dp->guard, now)) {
+		randombytes_buf(fresh, sizeof(fresh));
+		hs_guard_rotate(dp->guard, now, fresh);
+		sodium_memzero(fresh, sizeof(fresh));
+	}
+	switch (hs_guard_check(dp->guard, now, src, sizeof(*src), p->data,
+	    p->len, cookie)) {
+	case HS_GUARD_PASS:
+		return DROP_NONE;
+	case HS_GUARD_LIMITED:
+		return DROP_HS_RATE_LIMITED;
+	case HS_GUARD_COOKIE:
+		break;
+	}
+	randombytes_buf(nonce, sizeof(nonce));
+	hs_cookie_reply(hs, p->data, cookie, nonce, msg);
+	reply = dp_scratch(dp);
+	pkt_set(reply, msg, sizeof(msg));
+	dp_sock_queue(dp, peer->hs_sock, reply, &peer->hs_dst,
+	    peer->hs_dst_len);
+	return DROP_HS_UNDER_LOAD;
+}
+
 static enum drop_reason
 dp_rx_handshake(struct datapath *dp, struct peer *peer, struct pkt *p,
-    uint64_t now)
+    const struct ovt_addr *src, uint64_t now)
 {
 	struct session_out out = { 0 };
 	enum drop_reason why;
 
 	if (peer->session == NULL)
 		return DROP_NOT_ENCRYPTED;
+	if ((why = dp_rx_guard(dp, peer, p, src, now)) != DROP_NONE)
+		return why;
 	why = session_handshake(peer->session, p->data, p->len, now, &out);
 	if (why == DROP_HS_AUTH_FAILED) {
 		log_rl(LOG_WARNING, "peer %s: key exchange failed to "
@@ -244,7 +286,7 @@ dp_rx_by_role(struct datapath *dp, struct sock *s, struct peer *peer,
 	case ROLE_ESP:
 		return dp_rx_esp(dp, peer, p, now);
 	case ROLE_HANDSHAKE:
-		return dp_rx_handshake(dp, peer, p, now);
+		return dp_rx_handshake(dp, peer, p, &meta->src, now);
 	}
 	return DROP_NONE;
 }

@@ -36,6 +36,7 @@
 	X(HS_STALE,		"handshake_stale")			\
 	X(HS_RATE_LIMITED,	"handshake_rate_limited")		\
 	X(HS_CLOCK_AHEAD,	"handshake_clock_ahead")		\
+	X(HS_UNDER_LOAD,	"handshake_under_load")			\
 	X(NOT_ENCRYPTED,	"not_encrypted")			\
 	X(QUEUE_FULL,		"key_wait_queue_full")			\
 	X(PATH_MTU,		"exceeds_path_mtu")			\

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "byteorder.h"
+#include "cookie.h"
 #include "handshake.h"
 #include "hkdf.h"
 
@@ -27,6 +28,7 @@
 #define I_EPH		8
 #define I_PAYLOAD	40
 #define I_MAC1		76
+#define I_MAC2		92
 #define R_RECEIVER	8
 #define R_EPH		12
 #define R_EMPTY		44
@@ -100,6 +102,8 @@ struct hs_peer {
 	uint64_t	 keepalive_at;		/* no KEEPALIVE event before */
 	uint64_t	 answer_window;		/* HS_ANSWER_RATE, per second */
 	unsigned	 answers;
+	uint8_t		 cookie[COOKIE_LEN];	/* from the peer, under load */
+	uint64_t	 cookie_at;		/* 0: none */
 };
 
 /* h = HASH(h | a | b) */
@@ -350,7 +354,7 @@ abandon(struct hs_peer *hs)
 /* Each initiation, retransmissions included, has a fresh ephemeral key,
  * index and timestamp: a resend is a new handshake, never a replay. */
 static int
-make_initiation(struct hs_peer *hs, uint8_t *out)
+make_initiation(struct hs_peer *hs, uint64_t now, uint8_t *out)
 {
 	struct secrets *sec = hs->sec;
 	struct noise *n = &sec->pending;
@@ -381,6 +385,9 @@ make_initiation(struct hs_peer *hs, uint8_t *out)
 	memcpy(payload + TS_LEN, hs->instance, ID_LEN);
 	encrypt_and_hash(n, out + I_PAYLOAD, payload, PAYLOAD_LEN);
 	mac1(out, I_MAC1, sec->mac1_tx);
+	/* A peer under load asked for its cookie in mac2. */
+	if (hs->cookie_at != 0 && now - hs->cookie_at < COOKIE_LIFETIME_MS)
+		cookie_mac2(out, I_MAC2, hs->cookie);
 	sodium_memzero(sec->dh, sizeof(sec->dh));
 	memcpy(hs->pending_msg, out, HS_INIT_LEN);
 	return 0;
@@ -409,7 +416,7 @@ hs_initiate(struct hs_peer *hs, uint64_t now, uint8_t out[HS_MSG_MAX],
 	*out_len = 0;
 	if (hs->pending)
 		return -EALREADY;
-	if (make_initiation(hs, out) != 0) {
+	if (make_initiation(hs, now, out) != 0) {
 		abandon(hs);
 		return -EAGAIN;
 	}
@@ -563,6 +570,26 @@ on_response(struct hs_peer *hs, uint64_t now, const uint8_t *msg)
 	return HS_EV_KEYS_READY;
 }
 
+/* The peer is under load and wants its cookie in our initiations' mac2:
+ * taken only for the initiation now out, sealed to its mac1. */
+static enum hs_event_type
+on_cookie(struct hs_peer *hs, uint64_t now, const uint8_t *msg, size_t len)
+{
+	uint8_t key[32];
+	int ret;
+
+	if (!hs->pending || cookie_reply_receiver(msg, len) != hs->pending_idx)
+		return HS_EV_STALE;
+	cookie_key(key, hs->sec->mac1_tx);
+	ret = cookie_reply_open(msg, len, key, hs->pending_msg + I_MAC1,
+	    hs->cookie);
+	sodium_memzero(key, sizeof(key));
+	if (ret != 0)
+		return HS_EV_AUTH_FAILED;
+	hs->cookie_at = now != 0 ? now : 1;
+	return HS_EV_NONE;
+}
+
 enum hs_event_type
 hs_receive(struct hs_peer *hs, uint64_t now, const uint8_t *msg, size_t len,
     uint8_t out[HS_MSG_MAX], size_t *out_len, struct hs_event *ev)
@@ -571,6 +598,8 @@ hs_receive(struct hs_peer *hs, uint64_t now, const uint8_t *msg, size_t len,
 
 	event_begin(hs, ev);
 	*out_len = 0;
+	if (cookie_reply_receiver(msg, len) != 0)
+		return event_end(hs, ev, on_cookie(hs, now, msg, len));
 	t = hs_precheck(hs, msg, len);
 	if (t == HS_EV_NONE && hs_msg_type(msg, len) == HS_MSG_INIT)
 		t = on_initiation(hs, now, msg, out, out_len);
@@ -632,7 +661,7 @@ hs_timer(struct hs_peer *hs, uint64_t now, uint8_t out[HS_MSG_MAX],
 	if (!hs->pending || hs->retry_at > now)
 		return event_end(hs, ev, HS_EV_NONE);
 	if (now - hs->started >= HS_GIVEUP_MS ||
-	    make_initiation(hs, out) != 0) {
+	    make_initiation(hs, now, out) != 0) {
 		abandon(hs);
 		return event_end(hs, ev, HS_EV_TIMEOUT);
 	}
@@ -682,6 +711,25 @@ hs_precheck(const struct hs_peer *hs, const uint8_t *msg, size_t len)
 	if (crypto_verify_16(mac, msg + off) != 0)
 		return HS_EV_AUTH_FAILED;
 	return HS_EV_NONE;
+}
+
+bool
+hs_mac2_ok(const uint8_t *msg, size_t len, const uint8_t cookie[16])
+{
+	return hs_msg_type(msg, len) != HS_MSG_INIT ||
+	    cookie_mac2_ok(msg, I_MAC2, cookie);
+}
+
+void
+hs_cookie_reply(const struct hs_peer *hs, const uint8_t *msg,
+    const uint8_t cookie[16], const uint8_t nonce[24], uint8_t *out)
+{
+	uint8_t key[32];
+
+	cookie_key(key, hs->sec->mac1_rx);
+	cookie_reply_seal(out, be32_get(msg + OFF_SENDER), nonce, cookie, key,
+	    msg + I_MAC1);
+	sodium_memzero(key, sizeof(key));
 }
 
 enum drop_reason

@@ -21,7 +21,7 @@
 #define HS_MSG_INIT	1
 #define HS_MSG_RESP	2
 /* Fixed sizes: a response is never larger than an initiation. */
-#define HS_INIT_LEN	92
+#define HS_INIT_LEN	108
 #define HS_RESP_LEN	76
 #define HS_MSG_MAX	HS_INIT_LEN
 
@@ -151,6 +151,17 @@ int		 hs_msg_type(const uint8_t *msg, size_t len);
 uint32_t	 hs_msg_receiver(const uint8_t *msg, size_t len);
 enum hs_event_type hs_precheck(const struct hs_peer *, const uint8_t *msg,
 		    size_t len);
+
+/* Cookies (cookie.h), the responder's defence under load. Whether an
+ * initiation's mac2 is good for cookie (other messages have none), and a
+ * cookie reply to msg into out (COOKIE_REPLY_LEN bytes). A cookie reply
+ * from the peer goes to hs_receive, which keeps the cookie for the mac2
+ * of our next initiations. */
+bool		 hs_mac2_ok(const uint8_t *msg, size_t len,
+		    const uint8_t cookie[16]);
+void		 hs_cookie_reply(const struct hs_peer *, const uint8_t *msg,
+		    const uint8_t cookie[16], const uint8_t nonce[24],
+		    uint8_t *out);
 
 /* The drop counter for a rejected message's event. */
 enum drop_reason hs_drop_reason(enum hs_event_type);

@@ -83,4 +83,19 @@
 
 #define VNI_MAX			0xffffffu
 
+/* The key exchange's cookie reply (doc/handshake.md), WireGuard's: a
+ * responder under load answers an initiation without a valid mac2 with
+ * a cookie for its source address, sealed (XChaCha20-Poly1305, the
+ * initiation's mac1 as associated data) so that only who sent that
+ * initiation can use it. */
+#define HS_MSG_COOKIE		3	/* the type, first 32-bit word */
+#define COOKIE_RECEIVER_OFF	4	/* the initiation's sender index */
+#define COOKIE_NONCE_OFF	8
+#define COOKIE_NONCE_LEN	24
+#define COOKIE_SEALED_OFF	32	/* the cookie and its tag */
+#define COOKIE_LEN		16
+#define COOKIE_TAG_LEN		16
+#define COOKIE_REPLY_LEN	64
+#define COOKIE_LIFETIME_MS	120000	/* a secret's, and a cookie's */
+
 #endif

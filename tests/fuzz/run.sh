@@ -60,7 +60,7 @@ srcs() {
 	ctl)	echo "src/emit.c" ;;
 	fdb)	echo "src/fdb.c" ;;
 	esp)	echo "src/esp.c src/replay.c src/drop.c $aead" ;;
-	handshake)	echo "src/handshake.c src/hkdf.c" ;;
+	handshake)	echo "src/handshake.c src/hkdf.c src/cookie.c" ;;
 	offload)	echo "src/offload.c src/flow.c" ;;
 	esac
 }

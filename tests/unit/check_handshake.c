@@ -8,12 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "handshake.h"
 #include "hkdf.h"
+#include "hsguard.h"
 
 #include "check_main.h"
 
 #define CTX	"esp=chacha20-poly1305 vni=123"
+#define I_MAC2	92		/* doc/handshake.md */
 
 struct end {
 	struct hs_peer	*hs;
@@ -266,7 +269,7 @@ START_TEST(sizes_and_routing)
 {
 	struct msg m = initiate(&A), r;
 
-	ck_assert_uint_eq(HS_INIT_LEN, 92);
+	ck_assert_uint_eq(HS_INIT_LEN, 108);
 	ck_assert_uint_eq(HS_RESP_LEN, 76);
 	ck_assert_uint_lt(HS_RESP_LEN, HS_INIT_LEN);
 	/* The first word is below 256, which no ESP SPI is. */
@@ -625,7 +628,7 @@ END_TEST
  * the context, but what they exchange fails with A and B, either way,
  * and A's initiation sent back to A fails too. */
 static void
-bind(struct end *e, const char *local, const char *peer)
+bind_ends(struct end *e, const char *local, const char *peer)
 {
 	hs_peer_bind(e->hs, local, strlen(local), peer, strlen(peer));
 }
@@ -635,13 +638,13 @@ START_TEST(bound_endpoints)
 	struct end D = { 0 };
 	struct msg m, cd;
 
-	bind(&A, "a:4797", "b:4797");
-	bind(&B, "b:4797", "a:4797");
+	bind_ends(&A, "a:4797", "b:4797");
+	bind_ends(&B, "b:4797", "a:4797");
 	handshake(&A, &B);
 	ck_assert_ptr_nonnull(end_new(&C, 'C', psk, NULL, CTX));
 	ck_assert_ptr_nonnull(end_new(&D, 'D', psk, NULL, CTX));
-	bind(&C, "c:4797", "d:4797");
-	bind(&D, "d:4797", "c:4797");
+	bind_ends(&C, "c:4797", "d:4797");
+	bind_ends(&D, "d:4797", "c:4797");
 	handshake(&C, &D);
 
 	now += 1000;
@@ -695,6 +698,82 @@ START_TEST(replay_in_tie_break)
 		confirm(&B);
 	}
 	ck_assert_uint_gt(yielded, 0);
+}
+END_TEST
+
+/* Under load (more than HS_LOAD_PER_S initiations a second), an
+ * initiation needs the cookie of its source in mac2: without, the
+ * responder seals that cookie to it instead of any public key work;
+ * the initiator's next initiation carries it and gets through, while
+ * the same message from another source, or a replayed cookie reply,
+ * gets nowhere. Per source, those with a good mac2 are limited too. */
+START_TEST(cookie_under_load)
+{
+	static const uint8_t a_src[] = "192.0.2.1", c_src[] = "192.0.2.3";
+	uint8_t fresh[48], cookie[16], nonce[24], reply[COOKIE_REPLY_LEN];
+	struct hs_guard *g = malloc(sizeof(*g));
+	struct msg m, m2, cr;
+	unsigned limited = 0;
+
+	ck_assert_ptr_nonnull(g);
+	memset(fresh, 7, sizeof(fresh));
+	hs_guard_init(g, fresh);
+	ck_assert(hs_guard_rotate_due(g, now));
+	hs_guard_rotate(g, now, fresh);
+	ck_assert(!hs_guard_rotate_due(g, now + COOKIE_LIFETIME_MS - 1));
+	m = initiate(&A);
+	for (int i = 0; i < HS_LOAD_PER_S; i++)
+		ck_assert_int_eq(hs_guard_check(g, now, c_src, sizeof(c_src),
+		    m.b, m.len, cookie), HS_GUARD_PASS);
+	ck_assert_int_eq(hs_guard_check(g, now, a_src, sizeof(a_src), m.b,
+	    m.len, cookie), HS_GUARD_COOKIE);
+	memset(nonce, 9, sizeof(nonce));
+	hs_cookie_reply(B.hs, m.b, cookie, nonce, reply);
+	ck_assert_uint_eq(cookie_reply_receiver(reply, sizeof(reply)),
+	    be32_get(m.b + 4));
+	memcpy(cr.b, reply, sizeof(reply));
+	cr.len = sizeof(reply);
+	/* A forged or altered reply is refused; the real one taken. */
+	cr.b[40] ^= 1;
+	ck_assert_int_eq(recv_msg(&A, &cr, NULL), HS_EV_AUTH_FAILED);
+	cr.b[40] ^= 1;
+	ck_assert_int_eq(recv_msg(&A, &cr, NULL), HS_EV_NONE);
+	/* The retransmission carries mac2. */
+	now = hs_next_timeout(A.hs);
+	A.wall_ns += 1000000000;
+	ck_assert_int_eq(hs_timer(A.hs, now, m2.b, &m2.len, &A.ev),
+	    HS_EV_NONE);
+	ck_assert_uint_eq(m2.len, HS_INIT_LEN);
+	/* A new second, with no load yet: anything passes. */
+	ck_assert_int_eq(hs_guard_check(g, now, c_src, sizeof(c_src), m.b,
+	    m.len, cookie), HS_GUARD_PASS);
+	for (int i = 1; i < HS_LOAD_PER_S; i++)
+		hs_guard_check(g, now, c_src, sizeof(c_src), m.b, m.len,
+		    cookie);
+	ck_assert_int_eq(hs_guard_check(g, now, a_src, sizeof(a_src), m2.b,
+	    m2.len, cookie), HS_GUARD_PASS);
+	ck_assert_int_eq(hs_guard_check(g, now, c_src, sizeof(c_src), m2.b,
+	    m2.len, cookie), HS_GUARD_COOKIE);
+	ck_assert_int_eq(recv_msg(&B, &m2, &cr), HS_EV_KEYS_READY);
+	/* The reply again, once A's initiation is answered: stale. */
+	memcpy(cr.b, reply, sizeof(reply));
+	cr.len = sizeof(reply);
+	ck_assert_int_eq(recv_msg(&A, &cr, NULL), HS_EV_STALE);
+	/* One source with good mac2s: HS_SOURCE_BURST, then the rate. */
+	for (int i = 0; i < 3 * HS_SOURCE_BURST; i++)
+		limited += hs_guard_check(g, now, a_src, sizeof(a_src), m2.b,
+		    m2.len, cookie) == HS_GUARD_LIMITED;
+	ck_assert_uint_eq(limited, 3 * HS_SOURCE_BURST - HS_SOURCE_BURST + 1);
+	now += 1000;
+	for (int i = 0; i < HS_LOAD_PER_S; i++)
+		hs_guard_check(g, now, c_src, sizeof(c_src), m.b, m.len,
+		    cookie);
+	limited = 0;
+	for (int i = 0; i < 2 * HS_SOURCE_RATE; i++)
+		limited += hs_guard_check(g, now, a_src, sizeof(a_src), m2.b,
+		    m2.len, cookie) == HS_GUARD_LIMITED;
+	ck_assert_uint_eq(limited, HS_SOURCE_RATE);
+	free(g);
 }
 END_TEST
 
@@ -819,8 +898,14 @@ START_TEST(garbage)
 	bad.b[3] = HS_MSG_RESP;
 	ck_assert_int_eq(recv_msg(&B, &bad, NULL), HS_EV_AUTH_FAILED);
 	/* Every single bit flipped: the type word or a reserved sender index
-	 * is malformed, anything else fails mac1. */
-	for (size_t bit = 0; bit < HS_INIT_LEN * 8; bit++) {
+	 * is malformed, anything else up to mac2 fails mac1; mac2 is the
+	 * guard's (hsguard.c), after mac1. */
+	for (size_t bit = I_MAC2 * 8; bit < HS_INIT_LEN * 8; bit++) {
+		bad = m;
+		bad.b[bit / 8] ^= (uint8_t)(1 << bit % 8);
+		ck_assert_int_eq(hs_precheck(B.hs, bad.b, bad.len), HS_EV_NONE);
+	}
+	for (size_t bit = 0; bit < I_MAC2 * 8; bit++) {
 		bad = m;
 		bad.b[bit / 8] ^= (uint8_t)(1 << bit % 8);
 		want = bit < 32 || (bit < 64 && bad.b[4] == 0 &&
@@ -890,6 +975,7 @@ handshake_suite(void)
 	tcase_add_test(hs, future_timestamp);
 	tcase_add_test(hs, bound_endpoints);
 	tcase_add_test(hs, replay_in_tie_break);
+	tcase_add_test(hs, cookie_under_load);
 	tcase_add_test(hs, rekey);
 	tcase_add_test(hs, rekey_crossing);
 	tcase_add_test(hs, garbage);
