@@ -12,7 +12,7 @@
 #   once: esp_replay +1. None of the others reaches b2's TAP (b2's
 #   tap_tx_packets, and rx_packets of ovt0 in right);
 # - 92 random bytes to UDP 4797 (type word >= 256): handshake_malformed +1,
-#   and a 92-byte type 1 message with a random rest (its mac1 fails):
+#   and a 108-byte type 1 message with a random rest (its mac1 fails):
 #   handshake_auth_failed +1; b2 answers neither (nothing from b2 on UDP
 #   4797, and no ICMP, in a capture);
 # - the tunnel still works on the same SAs afterwards.
@@ -113,7 +113,7 @@ attack_case() {
 	sleep 0.3
 	expect "92 random bytes to UDP 4797" 0 0 0 1 0 0 0
 	nsx b1 /usr/bin/python3 "$(esptool_py)" udp 192.0.2.2 4797 \
-		"00000001$(od -An -N88 -tx1 /dev/urandom | tr -d ' \n')"
+		"00000001$(od -An -N104 -tx1 /dev/urandom | tr -d ' \n')"
 	sleep 0.5
 	expect "type 1, random, to UDP 4797" 0 0 0 0 1 0 0
 	enc_cap_stop
