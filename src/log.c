@@ -1,11 +1,33 @@
+#include <sys/stat.h>
+
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
 
 static int log_max_prio = LOG_NOTICE;
 static int log_syslog;
+static int log_levels;	/* "<N>" before each line: stderr is the journal */
+
+/* systemd names the journal stream it connected stderr to in
+ * JOURNAL_STREAM, as "device:inode" (systemd.exec(5)): then each line
+ * gets its level as a "<N>" prefix, which the journal takes off and
+ * keeps (journalctl -p). A terminal or a file gets plain lines. */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	    fstat(STDERR_FILENO, &st) == 0 &&
+	    (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(int verbosity)
@@ -14,6 +36,7 @@ log_init(int verbosity)
 	log_max_prio = LOG_NOTICE + verbosity;
 	if (log_max_prio > LOG_DEBUG)
 		log_max_prio = LOG_DEBUG;
+	log_levels = stderr_is_journal();
 }
 
 void
@@ -32,6 +55,8 @@ log_vmsg(int prio, const char *fmt, va_list ap)
 		vsyslog(prio, fmt, ap);
 		return;
 	}
+	if (log_levels)
+		fprintf(stderr, "<%d>", prio);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }

@@ -10,6 +10,9 @@
 # - ExecReload exits 0 for a good file and 1 for a refused one (so
 #   `systemctl reload` fails then), and each reload is logged with who
 #   asked: the control socket (with the client's PID) or SIGHUP;
+# - with stderr on the journal (JOURNAL_STREAM), every line starts with
+#   its syslog level, "<N>" (sd-daemon(3)): <3> for a refused reload, <4>
+#   for a warning, <5> for a reload done;
 # - ovtund.service's ExecReload is `ovtunctl reload` as well.
 . "$(dirname "$0")/lib.sh"
 
@@ -51,8 +54,13 @@ cp "$conf" "$WORKDIR/good.conf"
 # shellcheck disable=SC2086
 nsenter --net="/run/netns/$(ns b1)" -- $pre >"$WORKDIR/pre.out" 2>&1 ||
 	fail "ExecStartPre failed: $(cat "$WORKDIR/pre.out")"
+# As systemd does: stderr goes to the journal, named in JOURNAL_STREAM,
+# and every line then carries its level.
+: >"$WORKDIR/lab.log"
+journal=$(stat -c '%d:%i' "$WORKDIR/lab.log")
 # shellcheck disable=SC2086
-nsenter --net="/run/netns/$(ns b1)" -- $start >"$WORKDIR/lab.log" 2>&1 &
+JOURNAL_STREAM=$journal nsenter --net="/run/netns/$(ns b1)" -- $start \
+	>"$WORKDIR/lab.log" 2>&1 &
 pid=$!
 DAEMON_PIDS+=("$pid")
 sock=$WORKDIR/run/ovtund/lab.sock
@@ -70,7 +78,7 @@ assert_eq "$("$OVTUNCTL" -s "$sock" --json show | /usr/bin/python3 -c 'import js
 log "ExecReload: a good file"
 # shellcheck disable=SC2086
 $reload >"$WORKDIR/reload.out" 2>&1 || fail "ExecReload failed on a good file: $(cat "$WORKDIR/reload.out")"
-grep -q "reload asked by the control socket (pid [0-9]*, uid 0): 1 peers" "$WORKDIR/lab.log" ||
+grep -q "^<5>reload asked by the control socket (pid [0-9]*, uid 0): 1 peers" "$WORKDIR/lab.log" ||
 	fail "reload not logged with who asked: $(grep reload "$WORKDIR/lab.log")"
 
 log "ExecReload: a refused file exits 1"
@@ -79,7 +87,7 @@ rc=0
 # shellcheck disable=SC2086
 $reload >"$WORKDIR/reload.out" 2>&1 || rc=$?
 assert_eq "$rc" 1 "ExecReload exit code for a refused file"
-grep -q "reload asked by the control socket (pid [0-9]*, uid 0) refused, running configuration kept: $conf:[0-9]*:" \
+grep -q "^<3>reload asked by the control socket (pid [0-9]*, uid 0) refused, running configuration kept: $conf:[0-9]*:" \
 	"$WORKDIR/lab.log" || fail "refused reload not logged: $(grep reload "$WORKDIR/lab.log")"
 sed -i 's/^interface = .*/interface = "ovt9"/' "$WORKDIR/good.conf"
 cp "$WORKDIR/good.conf" "$conf"
@@ -99,6 +107,12 @@ for _ in $(seq 50); do
 done
 grep -q "reload asked by SIGHUP: 1 peers" "$WORKDIR/lab.log" ||
 	fail "SIGHUP reload not logged: $(grep reload "$WORKDIR/lab.log")"
+
+grep -q "^<4>no user configured: staying root" "$WORKDIR/lab.log" ||
+	fail "warnings are not marked <4>: $(head -3 "$WORKDIR/lab.log")"
+[ -z "$(grep -v '^<[0-7]>' "$WORKDIR/lab.log")" ] ||
+	fail "lines without a level: $(grep -v '^<[0-7]>' "$WORKDIR/lab.log" | head -3)"
+log "levels seen: $(grep -o '^<[0-7]>' "$WORKDIR/lab.log" | sort | uniq -c | tr -s ' \n' ' ')"
 
 kill -TERM "$pid"
 timeout 5 tail --pid="$pid" -f /dev/null || fail "no exit on SIGTERM"
