@@ -103,8 +103,10 @@ dp_session_out(struct datapath *dp, struct peer *peer,
 
 	peer_report_session(peer, out);
 	if (out->unanswered)
-		log_warn("peer %s: no answer to the key exchange; the psk "
-		    "differs, or the peer is down", peer->cfg.name);
+		log_warn("peer %s: no answer to the key exchange: the peer "
+		    "is down or unreachable (firewall: UDP handshake_port), "
+		    "or the ends differ in psk, encap, key/VNI or cipher "
+		    "(its log says so)", peer->cfg.name);
 	for (unsigned i = 0; i < out->n_new_sas; i++) {
 		const struct session_sa *ss = out->new_sas[i];
 

@@ -267,8 +267,16 @@ dp_rx_handshake(struct datapath *dp, struct peer *peer, struct pkt *p,
 		return why;
 	why = session_handshake(peer->session, p->data, p->len, now, &out);
 	if (why == DROP_HS_AUTH_FAILED) {
+		/* The exchange binds more than the psk: say all a
+		 * mismatch can be, and this end's side of it, for the
+		 * operator to hold against the other end's log. */
 		log_rl(LOG_WARNING, "peer %s: key exchange failed to "
-		    "authenticate; the psk differs", peer->cfg.name);
+		    "authenticate: the two ends differ in psk (or key "
+		    "pairs), or in encap, key/VNI or cipher, which it binds; "
+		    "this end has encap %s, key %u%s, cipher %s",
+		    peer->cfg.name, encap_name(peer->cfg.tun.encap),
+		    peer->cfg.tun.key, peer->cfg.tun.has_key ? "" :
+		    " (none)", aead_cipher_name(peer->session->cipher));
 		EVENT(EVENT_HANDSHAKE_FAILED, EVF_STR("peer", peer->cfg.name),
 		    EVF_STR("reason", drop_name(why)));
 	}

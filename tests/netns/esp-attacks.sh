@@ -17,10 +17,12 @@
 #   4797, and no ICMP, in a capture);
 # - the tunnel still works on the same SAs afterwards.
 # Then b2 with psk "wrong": no ping gets through; b2 logs "peer box-1: key
-# exchange failed to authenticate; the psk differs", b1 within 7 s of its
-# start "peer box-2: no answer to the key exchange; the psk differs, or the
-# peer is down"; no SA on either end, neither peer "up"; both daemons
-# still answer ovtunctl.
+# exchange failed to authenticate: the two ends differ in psk (or key
+# pairs), or in encap, key/VNI or cipher, ...; this end has encap vxlan,
+# key 123, cipher chacha20-poly1305", b1 within 7 s of its start "peer
+# box-2: no answer to the key exchange: the peer is down or unreachable
+# ..."; no SA on either end, neither peer "up"; both daemons still answer
+# ovtunctl.
 . "$(dirname "$0")/lib.sh"
 
 command -v dumpcap >/dev/null ||
@@ -143,7 +145,7 @@ wrong_psk() {
 		fail "ping crossed with different PSKs"
 	t=
 	for i in $(seq 90); do
-		if grep -q "peer box-2: no answer to the key exchange; the psk differs, or the peer is down" \
+		if grep -q "peer box-2: no answer to the key exchange: the peer is down or unreachable" \
 			"$WORKDIR/b1.log"; then
 			t=$(($(now_ms) - b1_t0))
 			break
@@ -153,7 +155,7 @@ wrong_psk() {
 	[ -n "$t" ] || fail "b1 did not report the unanswered key exchange: $(cat "$WORKDIR/b1.log")"
 	[ "$t" -le 7000 ] || fail "b1 reported the unanswered key exchange after $t ms"
 	log "b1 reported \"no answer\" within $t ms of its start"
-	grep -q "peer box-1: key exchange failed to authenticate; the psk differs" \
+	grep -q "peer box-1: key exchange failed to authenticate: the two ends differ in psk (or key pairs), or in encap, key/VNI or cipher, which it binds; this end has encap vxlan, key 123, cipher chacha20-poly1305" \
 		"$WORKDIR/b2.log" || fail "b2 did not log the failed authentication: $(cat "$WORKDIR/b2.log")"
 	assert_ge "$(json b2 stats "j['drops']['handshake_auth_failed']")" 1 "b2 handshake_auth_failed"
 	for role in b1 b2; do
