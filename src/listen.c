@@ -3,6 +3,7 @@
  * address. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -105,8 +106,11 @@ tcp_listen(const struct ovt_addr *a, uint16_t port, int backlog)
 	fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	/* A restart binds again at once, whatever TIME_WAIT is left. */
+	/* A restart binds again at once, whatever TIME_WAIT is left; the
+	 * accepted sockets inherit TCP_NODELAY: an answer goes out as it is
+	 * written, not after the client's delayed ACK. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
 	    (a->family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
 	    bind(fd, (struct sockaddr *)&ss, len) < 0 ||
