@@ -145,7 +145,8 @@ dp_deliver(struct datapath *dp, struct peer *peer, struct pkt *p,
 		dp->c.mss_clamped++;
 	c->rx_packets++;
 	c->rx_bytes += p->len;
-	c->last_rx_ms = now;
+	/* Read without a pause, for plain peers' up and down. */
+	__atomic_store_n(&c->last_rx_ms, now, __ATOMIC_RELAXED);
 	if (dp->rx_learned_peer != peer ||
 	    memcmp(dp->rx_learned_mac, src, ETH_ALEN) != 0) {
 		dp_learn(dp, src, peer, now);

@@ -270,12 +270,14 @@ write_peers(struct expo *x, const struct daemon *d, const struct snapshot *s,
 	}
 }
 
+/* Encrypted: has keys and was heard within 30 s; plain: heard within a
+ * MAC aging time (as the event stream says). */
 static double
 peer_up(const struct peer *p, const struct peer_counters *c, uint64_t now,
     double now_s)
 {
-	return p->session != NULL ? p->session->state == SESSION_UP :
-	    c->last_rx_ms != 0;
+	return (p->session != NULL ? p->session->state :
+	    p->report.state) == SESSION_UP;
 }
 
 static double
@@ -452,7 +454,7 @@ write_peer_state(struct expo *x, const struct daemon *d,
 {
 	write_peers(x, d, s, "ovtund_peer_up", EXPO_GAUGE,
 	    "1 when the peer is up: encrypted, it has keys and was heard "
-	    "within 30 s; plain, it was ever heard from.", peer_up, false);
+	    "within 30 s; plain, heard within mac_aging.", peer_up, false);
 	write_peers(x, d, s, "ovtund_peer_last_rx_timestamp_seconds",
 	    EXPO_GAUGE, "When the peer was last heard from, Unix time "
 	    "(0: never).", peer_last_rx, false);

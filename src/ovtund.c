@@ -193,9 +193,16 @@ static void
 on_fdb_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	size_t aged = fdb_expire(d->fdb, clock_ms());
+	uint64_t now = clock_ms();
+	size_t aged = fdb_expire(d->fdb, now);
 	uint64_t evicted = fdb_stats(d->fdb).evicted;
 
+	/* A plain peer counts as up while it is heard from within a MAC
+	 * aging time, as `ovtunctl peers` says "active". */
+	for (size_t i = 0; i < d->peers.n; i++)
+		if (d->peers.peers[i].session == NULL)
+			peer_report_activity(&d->peers.peers[i], now,
+			    fdb_aging_ms(d->fdb));
 	if (aged > 0)
 		EVENT(EVENT_MAC_AGED, EVF_NUM("count", aged));
 	/* Evictions happen in the workers, by the thousand in a flood:

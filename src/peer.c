@@ -253,6 +253,34 @@ report_state(struct peer *p)
 }
 
 void
+peer_report_activity(struct peer *p, uint64_t now, uint64_t idle_ms)
+{
+	struct peer_report *r = &p->report;
+	uint64_t last = 0;
+	enum session_state state;
+
+	for (unsigned i = 0; i < p->n_counters; i++) {
+		uint64_t t = __atomic_load_n(&p->c[i].last_rx_ms,
+		    __ATOMIC_RELAXED);
+
+		if (t > last)
+			last = t;
+	}
+	state = last == 0 ? SESSION_NEW : now - last < idle_ms ? SESSION_UP :
+	    SESSION_DOWN;
+	if (state == r->state)
+		return;
+	if (state == SESSION_UP)
+		EVENT(EVENT_PEER_UP, EVF_STR("peer", p->cfg.name),
+		    EVF_STR("reason", "heard"));
+	else if (state == SESSION_DOWN)
+		EVENT(EVENT_PEER_DOWN, EVF_STR("peer", p->cfg.name),
+		    EVF_STR("reason", "idle"),
+		    EVF_NUM("silent_s", idle_ms / 1000));
+	r->state = state;
+}
+
+void
 peer_report_session(struct peer *p, const struct session_out *out)
 {
 	struct peer_report *r = &p->report;

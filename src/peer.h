@@ -30,8 +30,9 @@ struct peer_counters {
 	uint64_t	drops[DROP__COUNT];
 } __attribute__((aligned(64)));
 
-/* What the event stream last said of the peer's session, and what it
- * counted (main thread; carried over by a reload like the counters). */
+/* What the event stream last said of the peer's session (for a plain
+ * peer: UP, heard from lately, DOWN, idle), and what it counted (main
+ * thread; carried over by a reload like the counters). */
 struct peer_report {
 	enum session_state	 state;
 	bool			 keyed;		/* had an outbound SA */
@@ -105,6 +106,11 @@ void		 peer_counters_take(struct peer *p, const struct peer *was);
  * up and down. */
 void		 peer_report_session(struct peer *p,
 		     const struct session_out *out);
+/* A plain peer (no session) is up while it was heard from within
+ * idle_ms: reports when it turns up or down (main thread, each second;
+ * reads the threads' last_rx_ms atomically). */
+void		 peer_report_activity(struct peer *p, uint64_t now,
+		     uint64_t idle_ms);
 
 /* Bytes a frame grows by on the wire, outer IP header included; ESP's
  * worst case when enc is enabled. */

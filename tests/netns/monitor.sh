@@ -8,6 +8,9 @@
 #   comes back; reload_applied for each of 1500 reloads in a row. Every
 #   line is one JSON object.
 # - the text form (`ovtunctl monitor`) says the same in words.
+# - a plain peer (mac_aging = 2): peer_up (heard) with the first ping,
+#   peer_down (idle) after 2 s of silence, when `ovtunctl peers` says
+#   idle too, and peer_up again with the next ping.
 # - a subscriber that never reads (a raw client that asks for the stream
 #   and sleeps) does not slow the daemon: during a flood of 20000 new
 #   source MACs, 0 of 200 pings at 10 ms are lost and `ovtunctl show`
@@ -179,4 +182,28 @@ grep -q ' peer_down peer=box-2 reason=silent silent_s=30$' "$WORKDIR/ev.txt" ||
 	fail "text stream: $(head -c 1500 "$WORKDIR/ev.txt")"
 grep -q ' rekey peer=box-2 spi=0x' "$WORKDIR/ev.txt" || fail "text stream: no rekey"
 log "events: $(evjson "$WORKDIR/ev.json" "sorted(set(e['event'] for e in ev))")"
+kill "$mon" "$mon_txt" 2>/dev/null || true
+
+# Plain peers have no keepalive: up when heard, down after mac_aging
+# (2 s here) of silence, up again with the next packet.
+end_case
+ns_add b1 b2 left right
+quiet_ns left right
+wire b1 u1 192.0.2.1 b2 u2 192.0.2.2
+ovtund_conf b1 left 10.0.0.1/24 vxlan 5 192.0.2.1 box-2 192.0.2.2 >/dev/null
+ovtund_conf b2 right 10.0.0.2/24 vxlan 5 192.0.2.2 box-1 192.0.2.1 >/dev/null
+echo "mac_aging = 2" >>"$WORKDIR/b1.conf"
+start_ovtund b1 "$WORKDIR/b1.conf"
+start_ovtund b2 "$WORKDIR/b2.conf"
+ctl b1 monitor --json >"$WORKDIR/plain.json" 2>&1 &
+mon=$!
+on_exit "kill $mon 2>/dev/null"
+sleep 0.3
+ping_ok left 10.0.0.2 1
+wait_event "$WORKDIR/plain.json" "[(e['event'], e.get('reason')) for e in ev if e['event'].startswith('peer_')] == [('peer_up', 'heard')]" 3
+wait_event "$WORKDIR/plain.json" "[(e['event'], e.get('reason')) for e in ev if e['event'].startswith('peer_')][-1] == ('peer_down', 'idle')" 6
+assert_eq "$(json b1 peers "j['peers'][0]['state']")" idle "plain peer's state after the silence"
+ping_ok left 10.0.0.2 1
+wait_event "$WORKDIR/plain.json" "[e['event'] for e in ev if e['event'].startswith('peer_')] == ['peer_up', 'peer_down', 'peer_up']" 3
+log "plain peer: $(evjson "$WORKDIR/plain.json" "[(e['event'], e.get('reason')) for e in ev if e['event'].startswith('peer_')]")"
 echo "PASS: monitor"
