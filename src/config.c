@@ -76,6 +76,18 @@ enum field_id {
 	F_PUBLIC_KEY,
 	F_CRYPTO_ENGINE,
 	F_ENC_CRYPTO_ENGINE,	/* the same key in an encryption block */
+	F_ETCD_ENDPOINTS,
+	F_ETCD_PREFIX,
+	F_ETCD_NAME,
+	F_ETCD_TTL,
+	F_ETCD_ADVERTISE,
+	F_ETCD_CA_FILE,
+	F_ETCD_CERT_FILE,
+	F_ETCD_KEY_FILE,
+	F_ETCD_USERNAME,
+	F_ETCD_PASSWORD_FILE,
+	F_ETCD_MEMBER_LIMIT,
+	F_ETCD_STATE_FILE,
 	F__COUNT
 };
 
@@ -85,6 +97,7 @@ enum field_id {
 #define AT_PEER		0x2
 #define AT_TUNNEL	(AT_TOP | AT_PEER)
 #define AT_ENC		0x4
+#define AT_ETCD		0x8	/* inside the etcd { } block, top level only */
 
 #define PSK_MAX		(sizeof(((struct encryption_params *)0)->psk) - 1)
 /* Shorter passphrases are worth a warning: they fall to offline guessing
@@ -135,6 +148,7 @@ struct loadctx {
 	struct config	*conf;
 	int		 line[F__COUNT];
 	struct encblock	 eb;
+	int		 etcd_line;	/* the etcd block's closing brace */
 	struct wpeer	*peers;
 	size_t		 npeers, peercap;
 	uid_t		 key_owner;	/* of private_key_file */
@@ -183,6 +197,13 @@ static const uint32_t encap_max_key[] = {
 	[ENCAP_VXLAN] = VNI_MAX,
 	[ENCAP_GENEVE] = VNI_MAX,
 };
+
+const char *
+transport_name(enum esp_transport t)
+{
+	return (unsigned)t < sizeof(transport_names) /
+	    sizeof(transport_names[0]) - 1 ? transport_names[t] : "invalid";
+}
 
 const char *
 encap_name(enum encap e)
@@ -554,14 +575,15 @@ parse_psk(cfg_t *cfg, const struct field *f, const char *s, void *base)
 	return set_psk(cfg, f, NULL, s, strlen(s), base);
 }
 
-/* Reads the key from a file only its owner may read or write, which must
- * be a plain file (no FIFO to block on), trailing newlines stripped. */
+/* Reads a secret from a file only its owner may read or write, which
+ * must be a plain file (no FIFO to block on), trailing newlines stripped,
+ * into buf (len: its size, then the secret's length). */
 static int
-parse_psk_file(cfg_t *cfg, const struct field *f, const char *s, void *base)
+read_secret_file(cfg_t *cfg, const struct field *f, const char *s,
+    char *buf, size_t *lenp)
 {
-	char buf[PSK_MAX + 64];		/* room for CRLFs past the key */
 	struct stat st;
-	size_t len = 0;
+	size_t len = 0, size = *lenp;
 	ssize_t n;
 	int fd, rc = -1;
 
@@ -592,8 +614,8 @@ parse_psk_file(cfg_t *cfg, const struct field *f, const char *s, void *base)
 		    "0400", f->name, s, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
-	while (len < sizeof(buf)) {
-		if ((n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+	while (len < size) {
+		if ((n = read(fd, buf + len, size - len)) > 0)
 			len += n;
 		else if (n == 0)
 			break;
@@ -605,12 +627,9 @@ parse_psk_file(cfg_t *cfg, const struct field *f, const char *s, void *base)
 	}
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
-	rc = set_psk(cfg, f, s, buf, len, base);
-	if (rc == 0)
-		memcpy(((struct encryption_params *)base)->psk_file, s,
-		    strlen(s) + 1);
+	*lenp = len;
+	rc = 0;
 out:
-	sodium_memzero(buf, sizeof(buf));
 	close(fd);
 	return rc;
 }
@@ -700,6 +719,161 @@ parse_public_key(cfg_t *cfg, const struct field *f, const char *s,
 	return 0;
 }
 
+static int
+parse_psk_file(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	char buf[PSK_MAX + 64];		/* room for CRLFs past the key */
+	size_t len = sizeof(buf);
+	int rc;
+
+	rc = read_secret_file(cfg, f, s, buf, &len);
+	if (rc == 0)
+		rc = set_psk(cfg, f, s, buf, len, base);
+	if (rc == 0)
+		memcpy(((struct encryption_params *)base)->psk_file, s,
+		    strlen(s) + 1);
+	sodium_memzero(buf, sizeof(buf));
+	return rc;
+}
+
+/* etcd's password, which the file holds alone (newlines stripped). */
+static int
+parse_password_file(cfg_t *cfg, const struct field *f, const char *s,
+    void *base)
+{
+	struct etcd_params *ep = base;
+	char buf[sizeof(ep->password) + 64];
+	size_t len = sizeof(buf);
+	int rc;
+
+	if ((rc = read_secret_file(cfg, f, s, buf, &len)) == 0) {
+		if (len == 0 || len >= sizeof(ep->password) ||
+		    memchr(buf, '\0', len) != NULL) {
+			cfg_error(cfg, "%s: '%s' must hold 1 to %zu bytes, no "
+			    "NUL", f->name, s, sizeof(ep->password) - 1);
+			rc = -1;
+		} else {
+			memcpy(ep->password, buf, len);
+			ep->password[len] = '\0';
+		}
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return rc;
+}
+
+/* A file the daemon reads later (etcd's TLS files): it must be there now,
+ * so a typo fails the check instead of every connection. */
+static int
+parse_readable(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	if (parse_path(cfg, f, s, base) == -1)
+		return -1;
+	if (access(s, R_OK) == -1) {
+		cfg_error(cfg, "%s: cannot read '%s': %s", f->name, s,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* "http://host:port,https://..." : each an http or https URL. */
+static int
+parse_endpoints(cfg_t *cfg, const struct field *f, const char *s,
+    void *base)
+{
+	struct etcd_params *ep = base;
+	const char *p = s + strspn(s, ", ");
+	size_t len;
+
+	ep->n_endpoints = 0;
+	do {
+		len = strcspn(p, ", ");
+		if (ep->n_endpoints == ETCD_ENDPOINTS_MAX) {
+			cfg_error(cfg, "%s: more than %d endpoints", f->name,
+			    ETCD_ENDPOINTS_MAX);
+			return -1;
+		}
+		if (len >= sizeof(ep->endpoints[0]) || !((len > 7 &&
+		    strncmp(p, "http://", 7) == 0) || (len > 8 &&
+		    strncmp(p, "https://", 8) == 0))) {
+			cfg_error(cfg, "%s: '%.*s' is not an http:// or "
+			    "https:// URL of at most %zu bytes", f->name,
+			    (int)len, p, sizeof(ep->endpoints[0]) - 1);
+			return -1;
+		}
+		memcpy(ep->endpoints[ep->n_endpoints], p, len);
+		ep->endpoints[ep->n_endpoints++][len] = '\0';
+		p += len;
+		p += strspn(p, ", ");
+	} while (*p != '\0');
+	return 0;
+}
+
+/* "/ovtund/NET": absolute, no trailing '/', of the name characters. */
+static int
+parse_prefix_key(cfg_t *cfg, const struct field *f, const char *s,
+    void *base)
+{
+	size_t len = strlen(s);
+
+	if (len < 2 || len >= f->size || s[0] != '/' || s[len - 1] == '/' ||
+	    strstr(s, "//") != NULL || strspn(s, IDENT_CHARS "/") != len) {
+		cfg_error(cfg, "%s: '%s' is not a key prefix such as "
+		    "/ovtund/net1 (at most %zu of A-Z a-z 0-9 _ . - /, no "
+		    "trailing /)", f->name, s, f->size - 1);
+		return -1;
+	}
+	memcpy(field_ptr(f, base), s, len + 1);
+	return 0;
+}
+
+static int
+parse_ident(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	if (!valid_ident(s, f->size - 1)) {
+		cfg_error(cfg, "%s: '%s' is not a valid name (1 to %zu of "
+		    "A-Z a-z 0-9 _ . -)", f->name, s, f->size - 1);
+		return -1;
+	}
+	memcpy(field_ptr(f, base), s, strlen(s) + 1);
+	return 0;
+}
+
+/* One or more addresses, comma separated. */
+static int
+parse_advertise(cfg_t *cfg, const struct field *f, const char *s,
+    void *base)
+{
+	struct etcd_params *ep = base;
+	char buf[INET6_ADDRSTRLEN];
+	const char *p = s + strspn(s, ", ");
+	size_t len;
+
+	ep->n_advertise = 0;
+	do {
+		len = strcspn(p, ", ");
+		if (ep->n_advertise == ETCD_ADVERTISE_MAX) {
+			cfg_error(cfg, "%s: more than %d addresses", f->name,
+			    ETCD_ADVERTISE_MAX);
+			return -1;
+		}
+		if (len < sizeof(buf)) {
+			memcpy(buf, p, len);
+			buf[len] = '\0';
+		}
+		if (len >= sizeof(buf) ||
+		    addr_parse(buf, &ep->advertise[ep->n_advertise]) == -1) {
+			cfg_error(cfg, "%s: '%.*s' is not an IPv4 or IPv6 "
+			    "address", f->name, (int)len, p);
+			return -1;
+		}
+		ep->n_advertise++;
+		p += len;
+		p += strspn(p, ", ");
+	} while (*p != '\0');
+	return 0;
+}
+
 static bool
 parse_yesno(const char *s, bool *out)
 {
@@ -772,6 +946,8 @@ parse_workers(cfg_t *cfg, const struct field *f, const char *s, void *base)
 		sizeof(((struct tunnel_params *)0)->m)
 #define ENC(m)	offsetof(struct encryption_params, m), \
 		sizeof(((struct encryption_params *)0)->m)
+#define ETCD(m)	offsetof(struct etcd_params, m), \
+		sizeof(((struct etcd_params *)0)->m)
 
 /* The schema: every option of the file, in both of its levels. */
 static const struct field fields[F__COUNT] = {
@@ -826,6 +1002,27 @@ static const struct field fields[F__COUNT] = {
 			    ENC(handshake_port), 1, 65535 },
 	[F_ENC_CRYPTO_ENGINE] = { "crypto_engine", AT_ENC, parse_engine,
 			    ENC(engine), .names = engine_names },
+	[F_ETCD_ENDPOINTS] = { "endpoints", AT_ETCD, parse_endpoints,
+			    ETCD(endpoints) },
+	[F_ETCD_PREFIX] = { "prefix", AT_ETCD, parse_prefix_key, ETCD(prefix) },
+	[F_ETCD_NAME] =	{ "name", AT_ETCD, parse_ident, ETCD(name) },
+	[F_ETCD_TTL] =	{ "ttl", AT_ETCD, parse_number, ETCD(ttl), 2, 300 },
+	[F_ETCD_ADVERTISE] = { "advertise", AT_ETCD, parse_advertise,
+			    ETCD(advertise) },
+	[F_ETCD_CA_FILE] = { "ca_file", AT_ETCD, parse_readable,
+			    ETCD(ca_file) },
+	[F_ETCD_CERT_FILE] = { "cert_file", AT_ETCD, parse_readable,
+			    ETCD(cert_file) },
+	[F_ETCD_KEY_FILE] = { "key_file", AT_ETCD, parse_readable,
+			    ETCD(key_file) },
+	[F_ETCD_USERNAME] = { "username", AT_ETCD, parse_ident,
+			    ETCD(username) },
+	[F_ETCD_PASSWORD_FILE] = { "password_file", AT_ETCD,
+			    parse_password_file, ETCD(password) },
+	[F_ETCD_MEMBER_LIMIT] = { "member_limit", AT_ETCD, parse_number,
+			    ETCD(member_limit), 1, ETCD_MEMBER_LIMIT_MAX },
+	[F_ETCD_STATE_FILE] = { "state_file", AT_ETCD, parse_path,
+			    ETCD(state_file) },
 };
 
 _Static_assert(F__COUNT <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
@@ -882,6 +1079,14 @@ level_of(cfg_t *cfg, struct level *lv)
 {
 	struct wpeer *p;
 
+	if (cfg == NULL) {	/* the etcd block */
+		lv->obj = &cur->conf->etcd;
+		lv->tun = NULL;
+		lv->line = cur->line;
+		lv->enc = NULL;
+		lv->eb = NULL;
+		return 0;
+	}
 	if (cfg == cur->root) {
 		lv->obj = cur->conf;
 		lv->tun = &cur->conf->tun;
@@ -939,7 +1144,7 @@ on_value(cfg_t *cfg, cfg_opt_t *opt)
 
 /* What an encryption block holds before its values: also a key-mode
  * peer's encryption when there is no block at all. */
-static void
+void
 enc_defaults(struct encryption_params *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -994,6 +1199,28 @@ on_enc_value(cfg_t *cfg, cfg_opt_t *opt)
 	    value != NULL)
 		sodium_memzero(value, strlen(value));
 	return rc;
+}
+
+/* A value in the etcd block, which only the top level has. */
+static int
+on_etcd_value(cfg_t *cfg, cfg_opt_t *opt)
+{
+	struct level lv;
+
+	level_of(NULL, &lv);
+	return set_value(cfg, opt, &lv, false);
+}
+
+/* Runs at the etcd block's closing brace, cfg being the root. */
+static int
+on_etcd(cfg_t *cfg, cfg_opt_t *opt)
+{
+	(void)opt;
+	cur->etcd_line = cfg->line;
+	cur->conf->etcd.enabled = true;
+	if (cur->line[F_ETCD_ENDPOINTS] == 0)
+		return fail(cfg->line, "etcd needs endpoints");
+	return 0;
 }
 
 static int
@@ -1054,11 +1281,12 @@ on_peer(cfg_t *cfg, cfg_opt_t *opt)
  * both levels (encryption) are appended to both. Each array has room for
  * every field, two sections and the end. */
 static void
-schema(cfg_opt_t *top, cfg_opt_t *peer, cfg_opt_t *enc)
+schema(cfg_opt_t *top, cfg_opt_t *peer, cfg_opt_t *enc, cfg_opt_t *etcd)
 {
 	cfg_opt_t end = CFG_END();
 	cfg_opt_t encsec = CFG_SEC("encryption", enc, CFGF_NODEFAULT);
-	size_t i, nt = 0, np = 0, ne = 0;
+	cfg_opt_t etcdsec = CFG_SEC("etcd", etcd, CFGF_NODEFAULT);
+	size_t i, nt = 0, np = 0, ne = 0, nx = 0;
 
 	for (i = 0; i < F__COUNT; i++) {
 		cfg_opt_t o = CFG_STR(fields[i].name, NULL, CFGF_NODEFAULT);
@@ -1072,8 +1300,14 @@ schema(cfg_opt_t *top, cfg_opt_t *peer, cfg_opt_t *enc)
 			o.validcb = on_enc_value;
 			enc[ne++] = o;
 		}
+		if (fields[i].where & AT_ETCD) {
+			o.validcb = on_etcd_value;
+			etcd[nx++] = o;
+		}
 	}
 	enc[ne] = end;
+	etcd[nx] = end;
+	etcdsec.validcb = on_etcd;
 	encsec.validcb = on_enc;
 	peer[np++] = encsec;
 	peer[np] = end;
@@ -1081,7 +1315,8 @@ schema(cfg_opt_t *top, cfg_opt_t *peer, cfg_opt_t *enc)
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES);
 	top[nt].validcb = on_peer;
 	top[nt + 1] = encsec;
-	top[nt + 2] = end;
+	top[nt + 2] = etcdsec;
+	top[nt + 3] = end;
 }
 
 /* Reads the whole file: libconfuse's flex scanner exits the process on
@@ -1195,11 +1430,12 @@ prescan(char *s)
 static int
 parse(struct loadctx *ctx, char *buf)
 {
-	cfg_opt_t top[F__COUNT + 3], peer[F__COUNT + 3], enc[F__COUNT + 3];
+	cfg_opt_t top[F__COUNT + 4], peer[F__COUNT + 3], enc[F__COUNT + 3],
+	    etcd[F__COUNT + 1];
 	int rc, open;
 
 	open = prescan(buf);
-	schema(top, peer, enc);
+	schema(top, peer, enc, etcd);
 	if ((ctx->root = cfg_init(top, CFGF_NONE)) == NULL)
 		return fail(0, "%s", strerror(errno));
 	cfg_set_error_function(ctx->root, on_error);
@@ -1545,6 +1781,50 @@ port_conflicts(struct loadctx *ctx)
 	return 0;
 }
 
+/* The etcd block's defaults and the checks across its options. */
+static int
+finish_etcd(struct loadctx *ctx)
+{
+	struct etcd_params *ep = &ctx->conf->etcd;
+	const int *line = ctx->line;
+	char host[256];
+
+	if (line[F_ETCD_PREFIX] == 0)
+		memcpy(ep->prefix, "/ovtund", sizeof("/ovtund"));
+	if (line[F_ETCD_TTL] == 0)
+		ep->ttl = ETCD_DEFAULT_TTL;
+	if (line[F_ETCD_MEMBER_LIMIT] == 0)
+		ep->member_limit = ETCD_DEFAULT_MEMBER_LIMIT;
+	if (line[F_ETCD_NAME] == 0) {
+		if (gethostname(host, sizeof(host)) == -1)
+			host[0] = '\0';
+		host[sizeof(host) - 1] = '\0';
+		host[strcspn(host, ".")] = '\0';	/* the short name */
+		if (!valid_ident(host, sizeof(ep->name) - 1))
+			return fail(ctx->etcd_line, "etcd: the host name '%s' "
+			    "is no valid member name: set name", host);
+		memcpy(ep->name, host, strlen(host) + 1);
+	}
+	if (line[F_ETCD_ADVERTISE] == 0) {
+		if (ctx->conf->local.family == 0)
+			return fail(ctx->etcd_line, "etcd needs advertise (the "
+			    "address peers reach us at) when local is not set");
+		ep->advertise[0] = ctx->conf->local;
+		ep->n_advertise = 1;
+	}
+	if ((line[F_ETCD_CERT_FILE] == 0) != (line[F_ETCD_KEY_FILE] == 0))
+		return fail(line[F_ETCD_CERT_FILE] + line[F_ETCD_KEY_FILE],
+		    "cert_file and key_file go together");
+	if ((line[F_ETCD_USERNAME] == 0) != (line[F_ETCD_PASSWORD_FILE] == 0))
+		return fail(line[F_ETCD_USERNAME] + line[F_ETCD_PASSWORD_FILE],
+		    "username and password_file go together");
+	if (line[F_ETCD_STATE_FILE] == 0 && (size_t)snprintf(ep->state_file,
+	    sizeof(ep->state_file), "%s/lib/ovtund/%s.members",
+	    LOCALSTATEDIR, ctx->conf->interface) >= sizeof(ep->state_file))
+		return fail(ctx->etcd_line, "state_file: too long");
+	return 0;
+}
+
 /* Checks across options, once the whole file is read. No peer at all is
  * fine: the daemon then waits for a reload. */
 static int
@@ -1582,6 +1862,8 @@ finish(struct loadctx *ctx)
 	note_weak_psk(ctx, &conf->enc, ctx->line[F_PSK] ? ctx->line[F_PSK] :
 	    ctx->line[F_PSK_FILE]);
 	if (peer_encryption(ctx) == -1 || port_conflicts(ctx) == -1)
+		return -1;
+	if (conf->etcd.enabled && finish_etcd(ctx) == -1)
 		return -1;
 	if (ctx->npeers == 0)
 		return 0;
@@ -1661,6 +1943,64 @@ config_line(const struct config *conf, const struct peer_config *peer,
 		if (strcmp(fields[i].name, key) == 0)
 			return line[i];
 	return 0;
+	return 0;
+}
+
+bool
+etcd_params_equal(const struct etcd_params *a, const struct etcd_params *b)
+{
+	if (a->enabled != b->enabled || a->n_endpoints != b->n_endpoints ||
+	    a->n_advertise != b->n_advertise || a->ttl != b->ttl ||
+	    a->member_limit != b->member_limit)
+		return false;
+	for (unsigned i = 0; i < a->n_endpoints; i++)
+		if (strcmp(a->endpoints[i], b->endpoints[i]) != 0)
+			return false;
+	for (unsigned i = 0; i < a->n_advertise; i++)
+		if (!addr_equal(&a->advertise[i], &b->advertise[i]))
+			return false;
+	return strcmp(a->prefix, b->prefix) == 0 &&
+	    strcmp(a->name, b->name) == 0 &&
+	    strcmp(a->ca_file, b->ca_file) == 0 &&
+	    strcmp(a->cert_file, b->cert_file) == 0 &&
+	    strcmp(a->key_file, b->key_file) == 0 &&
+	    strcmp(a->username, b->username) == 0 &&
+	    strcmp(a->password, b->password) == 0 &&
+	    strcmp(a->state_file, b->state_file) == 0;
+}
+
+struct config *
+config_with_peers(const struct config *base, const struct peer_config *extra,
+    size_t n)
+{
+	struct config *c;
+	size_t i, k = 0;
+
+	if ((c = malloc(sizeof(*c))) == NULL)
+		return NULL;
+	*c = *base;
+	c->peers = NULL;
+	c->n_peers = 0;
+	c->private_key = NULL;
+	if (base->private_key != NULL &&
+	    (c->private_key = sodium_malloc(KEY_LEN)) == NULL) {
+		config_free(c);
+		return NULL;
+	}
+	if (c->private_key != NULL)
+		memcpy(c->private_key, base->private_key, KEY_LEN);
+	if (base->n_peers + n > 0 &&
+	    (c->peers = calloc(base->n_peers + n, sizeof(*c->peers))) == NULL) {
+		config_free(c);
+		return NULL;
+	}
+	for (i = 0; i < base->n_peers; i++)
+		if (base->peers[i].source == PEER_FILE)
+			c->peers[k++] = base->peers[i];
+	for (i = 0; i < n; i++)
+		c->peers[k++] = extra[i];
+	c->n_peers = k;
+	return c;
 }
 
 void

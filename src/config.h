@@ -87,9 +87,15 @@ struct pmtu_params {
  * block) was read, 0 if it was not: the checks made once the file is
  * loaded (preflight.c) blame their FILE:LINE by it. See config_line(). */
 #define CONFIG_KEYS_MAX	64
+/* Where a peer comes from: the file, or an etcd member entry. */
+enum peer_source {
+	PEER_FILE,
+	PEER_ETCD,
+};
 
 struct peer_config {
 	char			name[64];
+	enum peer_source	source;
 	struct ovt_addr		remote;
 	/* Key mode: the peer's X25519 public key, and ours (from the top
 	 * level's private_key_file), so that a peer compares equal across a
@@ -100,8 +106,34 @@ struct peer_config {
 	struct tunnel_params	tun;
 	struct encryption_params enc;	/* effective: own block or inherited */
 	struct pmtu_params	pmtu;	/* the top level's */
+	unsigned		mtu;	/* etcd: the member's TAP MTU, 0: none */
 	int			line;	/* where the peer block starts */
 	int			key_line[CONFIG_KEYS_MAX];
+};
+
+#define ETCD_ENDPOINTS_MAX	16
+#define ETCD_ADVERTISE_MAX	4
+#define ETCD_DEFAULT_TTL	10
+#define ETCD_DEFAULT_MEMBER_LIMIT	1024
+#define ETCD_MEMBER_LIMIT_MAX	65536
+
+/* The etcd { } block: fleet membership (membership.h). */
+struct etcd_params {
+	bool		 enabled;
+	char		 endpoints[ETCD_ENDPOINTS_MAX][256];	/* URLs */
+	unsigned	 n_endpoints;
+	char		 prefix[192];	/* "/ovtund/NET", no trailing '/' */
+	char		 name[64];	/* our member name: the host name */
+	unsigned	 ttl;		/* lease, seconds, 2..300 */
+	struct ovt_addr	 advertise[ETCD_ADVERTISE_MAX];	/* default: local */
+	unsigned	 n_advertise;
+	char		 ca_file[4096];		/* "" = the system's CAs */
+	char		 cert_file[4096];	/* client certificate, or "" */
+	char		 key_file[4096];
+	char		 username[128];		/* "" = no auth */
+	char		 password[256];		/* from password_file */
+	unsigned	 member_limit;
+	char		 state_file[4096];	/* the membership snapshot */
 };
 
 struct config {
@@ -135,7 +167,8 @@ struct config {
 	 * an absolute path of a unix socket (see listen_parse). */
 	char			metrics[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct pmtu_params	pmtu;
-	struct peer_config	*peers;
+	struct etcd_params	etcd;
+	struct peer_config	*peers;		/* the file's, then etcd's */
 	size_t			 n_peers;
 	int			 key_line[CONFIG_KEYS_MAX];	/* top level */
 };
@@ -157,6 +190,16 @@ void		 config_free(struct config *);
  * 0 if it was not set there. */
 int		 config_line(const struct config *, const struct peer_config *peer,
 		    const char *key);
+/* A copy of base with its file peers and then the n extra peers (etcd
+ * members); base's own etcd peers are left out. NULL: out of memory. */
+struct config	*config_with_peers(const struct config *base,
+		     const struct peer_config *extra, size_t n);
+
+/* An encryption block's defaults, no key: key mode's peers without one. */
+void		 enc_defaults(struct encryption_params *);
+bool		 etcd_params_equal(const struct etcd_params *,
+		     const struct etcd_params *);
+const char	*transport_name(enum esp_transport);
 
 /* Parses "192.0.2.1" or "2001:db8::1"; 0 on success. */
 int		 addr_parse(const char *, struct ovt_addr *);

@@ -12,6 +12,7 @@
 #include "emit.h"
 #include "fdb.h"
 #include "offload.h"
+#include "membership.h"
 #include "ovtund.h"
 #include "session.h"
 #include "wire.h"
@@ -75,6 +76,8 @@ cmd_peers(struct daemon *d, struct emit *e, uint32_t flags,
 		peer_counters_sum(p, &c);
 		emit_object_begin(e, NULL);
 		emit_str(e, "name", p->cfg.name);
+		emit_str(e, "source", p->cfg.source == PEER_ETCD ? "etcd" :
+		    "file");
 		emit_str(e, "remote", addr_format(&p->cfg.remote, abuf,
 		    sizeof(abuf)));
 		emit_tunnel(e, &p->cfg.tun);
@@ -310,6 +313,63 @@ emit_str_or_null(struct emit *e, const char *key, const char *val)
 		emit_null(e, key, "-");
 }
 
+/* Entries refused as they arrive (counted since start), and members not
+ * applied as things stand (a static peer's name or address, settings we
+ * cannot speak). */
+static void
+emit_counts(struct emit *e, const char *key, const uint64_t *n,
+    bool now)
+{
+	emit_object_begin(e, key);
+	for (unsigned r = MEMBER_OK + 1; r < MEMBER__COUNT; r++)
+		if ((r == MEMBER_CLASH || r == MEMBER_MISMATCH) == now)
+			emit_u64(e, member_refusal_name(r), n[r]);
+	emit_object_end(e);
+}
+
+/* Fleet membership: null without an etcd block. */
+static void
+emit_etcd(struct emit *e, const struct daemon *d)
+{
+	struct membership_status st;
+	uint64_t not_applied[MEMBER__COUNT];
+
+	if (d->ms == NULL) {
+		emit_null(e, "etcd", "-");
+		return;
+	}
+	membership_status(d->ms, &st);
+	for (unsigned r = 0; r < MEMBER__COUNT; r++)
+		not_applied[r] = st.not_applied[r];
+	emit_object_begin(e, "etcd");
+	emit_str(e, "name", d->cfg->etcd.name);
+	emit_str(e, "prefix", d->cfg->etcd.prefix);
+	emit_str(e, "endpoint", st.endpoint);
+	emit_str(e, "state", st.state);
+	emit_bool(e, "registered", st.registered);
+	if (st.lease != 0)
+		emit_u64(e, "lease_id", (uint64_t)st.lease);
+	else
+		emit_null(e, "lease_id", "-");
+	emit_u64(e, "ttl_s", d->cfg->etcd.ttl);
+	if (st.ttl_left_s >= 0)
+		emit_u64(e, "ttl_left_s", (uint64_t)st.ttl_left_s);
+	else
+		emit_null(e, "ttl_left_s", "-");
+	emit_u64(e, "revision", (uint64_t)st.revision);
+	emit_u64(e, "members_seen", st.members_seen);
+	emit_u64(e, "members_applied", st.members_applied);
+	emit_u64(e, "member_limit", d->cfg->etcd.member_limit);
+	emit_u64(e, "reconnects", st.reconnects);
+	if (st.last_error != NULL)
+		emit_str(e, "last_error", st.last_error);
+	else
+		emit_null(e, "last_error", "-");
+	emit_counts(e, "refused", st.refused, false);
+	emit_counts(e, "not_applied", not_applied, true);
+	emit_object_end(e);
+}
+
 static int
 cmd_show(struct daemon *d, struct emit *e, uint32_t flags,
     const char *arg)
@@ -349,6 +409,7 @@ cmd_show(struct daemon *d, struct emit *e, uint32_t flags,
 	emit_u64(e, "worker_count", d->workers.n);
 	emit_str(e, "crypto_engine", aead_engine_name(cfg->crypto_engine));
 	emit_crypto(e, cfg);
+	emit_etcd(e, d);
 	emit_object_end(e);
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "preflight.h"
+#include "membership.h"
 #include "privs.h"
 #include "ovtund.h"
 #include "socket.h"
@@ -380,17 +381,41 @@ daemon_apply_keylog(struct daemon *d)
 	d->dp.keylog = keylog_append;
 }
 
+/* etcd { }: the members of the last snapshot join the file's peers, so
+ * the daemon starts with them even while etcd is unreachable. */
+static int
+setup_membership(struct daemon *d, char *err, size_t errlen)
+{
+	struct config *merged;
+
+	if (!d->cfg->etcd.enabled)
+		return 0;
+	if ((d->ms = membership_new(d, err, errlen)) == NULL)
+		return -1;
+	if ((merged = membership_merge(d->ms, d->cfg)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	config_free(d->cfg);
+	d->cfg = merged;
+	return 0;
+}
+
 static int
 setup(struct daemon *d, char *err, size_t errlen)
 {
-	const struct config *cfg = d->cfg;
-	unsigned n = workers_count(cfg->workers);
+	const struct config *cfg;
+	unsigned n;
 	int ret;
 
 	if ((d->base = event_base_new()) == NULL) {
 		snprintf(err, errlen, "libevent: cannot create event base");
 		return -ENOMEM;
 	}
+	if (setup_membership(d, err, errlen) < 0)
+		return -ENOMEM;
+	cfg = d->cfg;
+	n = workers_count(cfg->workers);
 	d->fdb = fdb_create(cfg->mac_table_size,
 	    (uint64_t)cfg->mac_aging * 1000);
 	if (d->fdb == NULL || peer_table_init(&d->peers, cfg, n + 1) < 0) {
@@ -448,8 +473,10 @@ setup(struct daemon *d, char *err, size_t errlen)
 }
 
 static void
-teardown(struct daemon *d)
+teardown(struct daemon *d, bool clean)
 {
+	/* A clean stop revokes our lease: the others drop us at once. */
+	membership_free(d->ms, clean);
 	workers_stop(&d->workers);
 	for (size_t i = 0; i < d->n_events; i++)
 		event_free(d->events[i]);
@@ -596,10 +623,12 @@ main(int argc, char **argv)
 	if (ok) {
 		log_started(&d);
 		dp_start_sessions(&d.dp, clock_ms());
+		if (d.ms != NULL)
+			membership_start(d.ms);
 		sd_notify(0, "READY=1");
 		event_base_dispatch(d.base);
 		sd_notify(0, "STOPPING=1");
 	}
-	teardown(&d);
+	teardown(&d, ok);
 	return ok ? d.exit_status : 1;
 }

@@ -18,6 +18,7 @@ struct event;
 struct event_base;
 struct ctl_server;
 struct metrics_server;
+struct membership;
 struct underlay_class;
 
 /* Reloads, for the metrics. */
@@ -42,6 +43,7 @@ struct daemon {
 	struct datapath		 dp;		/* the main thread's */
 	struct ctl_server	*ctl;
 	struct metrics_server	*metrics;	/* NULL: off */
+	struct membership	*ms;		/* etcd { }, or NULL */
 	struct event		**events;	/* TAP, timers, signals */
 	size_t			 n_events;
 	uint64_t		 started_ms;
@@ -70,5 +72,11 @@ struct reload_result {
  * systemd (RELOADING=1 ... READY=1, STATUS=). On error (a negative errno)
  * the running configuration stays and r->msg says why. */
 int	daemon_reload(struct daemon *, const char *who, struct reload_result *);
+/* Applies next (which it takes): its peers replace the running ones,
+ * unchanged ones carried over; the reload's path, which etcd's member
+ * changes take too. r counts what changed (from zero); on error the
+ * running peers stay and r->msg says why. */
+int	daemon_apply(struct daemon *, struct config *next,
+	    struct reload_result *r);
 
 #endif

@@ -78,6 +78,11 @@ peer_table_init(struct peer_table *t, const struct config *cfg,
 			    &p->cfg.remote, p->cfg.enc.handshake_port);
 		p->local = cfg->local;
 		p->mtu_cap = cfg->mtu;
+		/* A member's frames larger than its TAP would be dropped
+		 * there: answer them here. */
+		if (p->cfg.mtu != 0 && (p->mtu_cap == 0 ||
+		    p->cfg.mtu < p->mtu_cap))
+			p->mtu_cap = p->cfg.mtu;
 		p->path_mtu = 0;
 		peer_path_mtu_refresh(p);
 		t->by_addr[i] = p;

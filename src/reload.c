@@ -1,7 +1,8 @@
 /* Live reload: the new file is loaded and checked in full before anything
  * changes; peers whose name, address and tunnel are unchanged keep their
  * counters, socket and learned MACs, so their traffic loses nothing. What
- * the TAP or the sockets were built from needs a restart instead. */
+ * the TAP or the sockets were built from needs a restart instead. etcd's
+ * members change the peers the same way (daemon_apply). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "events.h"
 #include "fdb.h"
 #include "log.h"
+#include "membership.h"
 #include "ovtund.h"
 #include "underlay.h"
 
@@ -50,6 +52,8 @@ restart_only_change(const struct config *a, const struct config *b)
 		return "control_group";
 	if (strcmp(a->metrics, b->metrics) != 0)
 		return "metrics";
+	if (!etcd_params_equal(&a->etcd, &b->etcd))
+		return "etcd";
 	return NULL;
 }
 
@@ -234,12 +238,8 @@ note_removed(const struct peer_table *old, const struct peer_table *fresh,
 static int
 apply(struct daemon *d, struct reload_result *r)
 {
-	struct config *next;
-	struct peer_table fresh, old;
-	struct succession s = { .old = &d->peers };
-	struct changes ch = { "", "", "" };
+	struct config *next, *merged;
 	const char *fixed;
-	int ret;
 
 	if ((next = config_load(d->cfg->path, r->msg, sizeof(r->msg))) == NULL)
 		return -EINVAL;
@@ -252,6 +252,26 @@ apply(struct daemon *d, struct reload_result *r)
 		config_free(next);
 		return -EINVAL;
 	}
+	/* The members stay: they are checked against the new file. */
+	if (d->ms != NULL) {
+		merged = membership_merge(d->ms, next);
+		config_free(next);
+		if ((next = merged) == NULL) {
+			snprintf(r->msg, sizeof(r->msg), "out of memory");
+			return -ENOMEM;
+		}
+	}
+	return daemon_apply(d, next, r);
+}
+
+int
+daemon_apply(struct daemon *d, struct config *next, struct reload_result *r)
+{
+	struct peer_table fresh, old;
+	struct succession s = { .old = &d->peers };
+	struct changes ch = { "", "", "" };
+	int ret;
+
 	s.next = calloc(d->peers.n + 1, sizeof(*s.next));
 	if (s.next == NULL || peer_table_init(&fresh, next,
 	    d->peers.n_counters) < 0) {
