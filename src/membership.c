@@ -85,7 +85,7 @@ struct membership {
 	enum step		 step;
 	bool			 registered;
 	bool			 conflict;	/* another daemon has our name */
-	long long		 lease, old_lease;	/* old: the snapshot's */
+	long long		 lease;		/* 0: none */
 	long long		 ttl_s;
 	uint64_t		 ttl_at_ms;
 	long long		 revision;
@@ -308,11 +308,11 @@ snapshot_load(struct membership *ms)
 	o = json_load_file(ms->p.state_file, JSON_REJECT_DUPLICATES, &jerr);
 	if (o == NULL || !json_is_object(o) ||
 	    etcd_int(o, "revision", 0, &ms->revision) == -1 ||
-	    etcd_int(o, "lease", 0, &ms->old_lease) == -1 ||
+	    etcd_int(o, "lease", 0, &ms->lease) == -1 ||
 	    !json_is_array(json_object_get(o, "members"))) {
 		log_warn("etcd: snapshot %s is not usable, ignored",
 		    ms->p.state_file);
-		ms->revision = ms->old_lease = 0;
+		ms->revision = ms->lease = 0;
 		json_decref(o);
 		return;
 	}
@@ -447,7 +447,7 @@ take_kv(struct membership *ms, struct mtable *t, json_t *kv, bool deleted)
 	char key[KEY_MAX + 1], name[64], value[MEMBER_VALUE_MAX];
 	json_t *v = json_object_get(kv, "value");
 	enum member_refusal r;
-	long long create_rev;
+	long long create_rev, mod_rev;
 	struct member m;
 	size_t klen, vlen;
 
@@ -479,9 +479,13 @@ take_kv(struct membership *ms, struct mtable *t, json_t *kv, bool deleted)
 		r = MEMBER_LIMIT;
 	}
 refused:
-	ms->refused[r]++;
-	log_rl(LOG_WARNING, "etcd: member entry '%s' refused: %s", name,
-	    member_refusal_name(r));
+	/* Counted once: not again when a resync ranges it. */
+	if (etcd_int(kv, "mod_revision", 0, &mod_rev) == -1 ||
+	    mod_rev > ms->revision) {
+		ms->refused[r]++;
+		log_rl(LOG_WARNING, "etcd: member entry '%s' refused: %s",
+		    name, member_refusal_name(r));
+	}
 	/* An entry that turned bad is gone, not kept as it was. */
 	return r != MEMBER_BAD_NAME && mtable_remove(t, name);
 }
@@ -666,18 +670,6 @@ registered(struct membership *ms)
 }
 
 static void
-on_revoke_old(json_t *reply, const char *err, void *arg)
-{
-	struct membership *ms = arg;
-
-	json_decref(reply);
-	if (err != NULL)
-		fail(ms, "lease revoke", err);
-	else
-		step_register(ms);
-}
-
-static void
 on_put(json_t *reply, const char *err, void *arg)
 {
 	struct membership *ms = arg;
@@ -702,8 +694,10 @@ put_request(const struct membership *ms)
 	    "value", b64s(ms->entry), "lease", id);
 }
 
-/* Our name is taken: by us already (a retry), by us before a restart
- * (the snapshot's lease), or by another daemon, which keeps it. */
+/* Our name is taken: by us (a retry, or before a restart: the lease
+ * from the snapshot, still alive, is ours to go on with, so the others
+ * see our entry change at most, never go), or by another daemon, which
+ * keeps it. */
 static void
 name_taken(struct membership *ms, json_t *kv)
 {
@@ -712,14 +706,6 @@ name_taken(struct membership *ms, json_t *kv)
 	etcd_int(kv, "lease", 0, &holder);
 	if (holder != 0 && holder == ms->lease) {
 		post(ms, "/v3/kv/put", put_request(ms), on_put);
-		return;
-	}
-	if (holder != 0 && holder == ms->old_lease) {
-		log_info("etcd: our entry from before the restart: revoking "
-		    "its lease");
-		ms->old_lease = 0;
-		post(ms, "/v3/lease/revoke", lease_request(holder),
-		    on_revoke_old);
 		return;
 	}
 	if (!ms->conflict)
@@ -871,7 +857,7 @@ on_watch(json_t *reply, const char *err, void *arg)
 {
 	struct membership *ms = arg;
 	json_t *res = json_object_get(reply, "result"), *ev, *kv;
-	long long rev, compacted = 0;
+	long long rev, last, compacted = 0;
 	bool changed = false;
 	size_t i;
 
@@ -903,13 +889,16 @@ on_watch(json_t *reply, const char *err, void *arg)
 		    etcd_endpoint(ms->etcd), ms->members_prefix,
 		    ms->revision + 1);
 	}
+	/* The revision moves once the batch is in: take_kv counts what
+	 * is newer than what we had. */
+	last = ms->revision;
 	json_array_foreach(json_object_get(res, "events"), i, ev) {
 		kv = json_object_get(ev, "kv");
 		changed |= take_kv(ms, &ms->members, kv, is_delete(ev));
-		if (etcd_int(kv, "mod_revision", 0, &rev) == 0 &&
-		    rev > ms->revision)
-			ms->revision = rev;
+		if (etcd_int(kv, "mod_revision", 0, &rev) == 0 && rev > last)
+			last = rev;
 	}
+	ms->revision = last;
 	json_decref(reply);
 	if (changed)
 		apply(ms);
@@ -1021,8 +1010,9 @@ membership_free(struct membership *ms, bool clean)
 		etcd_cancel_all(ms->etcd);
 	if (clean && ms->lease != 0 && etcd_post_sync(ms->etcd,
 	    "/v3/lease/revoke", lease_request(ms->lease), 1000) == 0) {
-		log_info("etcd: lease %llx revoked, %s gone",
-		    (unsigned long long)ms->lease, ms->our_key);
+		log_info("etcd: lease %llx revoked%s%s",
+		    (unsigned long long)ms->lease, ms->registered ?
+		    ": gone from " : "", ms->registered ? ms->our_key : "");
 		ms->lease = 0;
 	}
 	if (clean && ms->entry != NULL)

@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 secs=${1:-30}
 [ $# -gt 0 ] && shift
-all="gre vxlan geneve config ctl fdb esp handshake offload"
+all="gre vxlan geneve config ctl fdb esp handshake offload member"
 harnesses=${*:-$all}
 out=${FUZZ_OUT:-$PWD/fuzz-out}
 cc=${CC:-clang}
@@ -33,6 +33,7 @@ pkgflags() {
 			libsodium) printf ' -lsodium' ;;
 			libcrypto) printf ' -lcrypto' ;;
 			libevent) printf ' -levent' ;;
+			jansson) printf ' -ljansson' ;;
 			esac
 		done
 	}
@@ -62,6 +63,7 @@ srcs() {
 	esp)	echo "src/esp.c src/replay.c src/drop.c $aead" ;;
 	handshake)	echo "src/handshake.c src/hkdf.c src/cookie.c" ;;
 	offload)	echo "src/offload.c src/flow.c" ;;
+	member)	echo "src/member.c src/config.c src/addr.c" ;;
 	esac
 }
 libs() {
@@ -71,6 +73,7 @@ libs() {
 	fdb)	printf -- '-pthread '; pkgflags libsodium ;;
 	esp)	printf -- '-pthread '; pkgflags libsodium $crypto_lib ;;
 	handshake|offload)	pkgflags libsodium ;;
+	member)	pkgflags libconfuse libsodium jansson ;;
 	esac
 }
 

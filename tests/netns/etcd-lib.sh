@@ -148,17 +148,24 @@ CONF
 	echo "$f"
 }
 
-# host_add I: namespaces, underlay port and the daemon of host I.
-host_add() {
+# host_prepare I: namespaces, underlay port and the config of host I;
+# host_add I: and its daemon.
+host_prepare() {
 	switch_port "b$1" "192.0.2.$1"
 	ns_add "o$1"
 	quiet_ns "o$1"
-	start_ovtund "b$1" "$(fleet_conf "$1")"
+	fleet_conf "$1" >/dev/null
+}
+host_add() {
+	host_prepare "$1"
+	start_ovtund "b$1" "$WORKDIR/b$1.conf"
 }
 
-# peers_of I: host I's etcd peers, "name name ...", sorted.
+# peers_of I: host I's etcd peers, "name name ...", sorted (no python:
+# the tests poll this).
 peers_of() {
-	json "b$1" peers "' '.join(sorted(p['name'] for p in j['peers'] if p['source'] == 'etcd'))"
+	ctl "b$1" --json peers | grep -o '"name":"[^"]*","source":"etcd"' |
+		cut -d'"' -f4 | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
 # wait_peers I WANT SECONDS: until host I's etcd peers are WANT; prints
@@ -173,6 +180,79 @@ wait_peers() {
 		[ $((now - t0)) -lt "$limit" ] ||
 			fail "b$i: peers '$got', want '$want' within $3 s"
 		sleep 0.05
+	done
+}
+
+# wait_all T0 SECONDS|MSms I=WANT...: polls the hosts in parallel until each
+# host I has the etcd peers WANT (comma-separated); prints the slowest time since T0 (ms),
+# fails past SECONDS. Polling all at once keeps the figure close to what
+# the daemons did on a loaded machine (an ovtunctl call takes ~100 ms).
+wait_all() {
+	local t0=$1 secs=$2 limit spec i want worst=0 t pids=()
+	shift 2
+	case $secs in
+	*ms) limit=${secs%ms} ;;
+	*) limit=$((secs * 1000)) ;;
+	esac
+	for spec in "$@"; do
+		i=${spec%%=*}
+		want=${spec#*=}
+		want=${want//,/ }
+		rm -f "$WORKDIR/wait.$i"
+		(
+			while :; do
+				got=$(peers_of "$i")
+				now=$(now_ms)
+				if [ "$got" = "$want" ]; then
+					echo $((now - t0)) >"$WORKDIR/wait.$i"
+					exit 0
+				fi
+				if [ $((now - t0)) -ge "$limit" ]; then
+					echo "b$i: peers '$got', want '$want'" \
+						>"$WORKDIR/wait.$i"
+					exit 1
+				fi
+				sleep 0.02
+			done
+		) &
+		pids+=($!)
+	done
+	# Only these: the shell's other children (etcd) never end.
+	wait "${pids[@]}" || true
+	for spec in "$@"; do
+		i=${spec%%=*}
+		t=$(cat "$WORKDIR/wait.$i")
+		case $t in
+		*[!0-9]*) fail "$t within $limit ms" ;;
+		esac
+		[ "$t" -gt "$worst" ] && worst=$t
+	done
+	echo "$worst"
+}
+
+# look_ms I...: what one parallel look at hosts I... costs (ms) on this
+# machine now; the timing bounds allow for it, as wait_all only sees a
+# change that long after the daemons made it, on a loaded machine.
+look_ms() {
+	local t0 i pids=()
+	t0=$(now_ms)
+	for i in "$@"; do
+		peers_of "$i" >/dev/null &
+		pids+=($!)
+	done
+	wait "${pids[@]}" || true
+	echo $(($(now_ms) - t0))
+}
+
+# expect N SKIP...: "I=WANT" for every host I of 1..N not in SKIP, WANT
+# being the others not in SKIP.
+expect() {
+	local n=$1 i want
+	shift
+	for i in $(seq "$n"); do
+		case " $* " in *" $i "*) continue ;; esac
+		want=$(names_except "$n" "$i" "$@")
+		printf '%s=%s\n' "$i" "${want// /,}"
 	done
 }
 

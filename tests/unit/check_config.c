@@ -787,6 +787,41 @@ static const struct bad {
 	{ "workers = 0\n", 1, "workers: '0' is not auto or a number (1..64)" },
 	{ "workers = 65\n", 1, "is not auto or a number (1..64)" },
 	{ "workers = all\n", 1, "is not auto or a number (1..64)" },
+	/* etcd */
+	{ "local = 192.0.2.1\netcd {\n prefix = /x\n}\n", 4,
+	    "etcd needs endpoints" },
+	{ "etcd {\n endpoints = \"http://e:2379\"\n}\n", 3,
+	    "etcd needs advertise" },
+	{ "etcd {\n endpoints = \"ftp://e\"\n}\n", 2,
+	    "'ftp://e' is not an http:// or https:// URL" },
+	{ "etcd {\n endpoints = \"http://a, https://b,gopher://c\"\n}\n", 2,
+	    "'gopher://c' is not an http" },
+	{ "etcd {\n endpoints = \"http://a\"\n ttl = 1\n}\n", 3,
+	    "ttl: 1 is out of range (2..300)" },
+	{ "etcd {\n endpoints = \"http://a\"\n ttl = 301\n}\n", 3,
+	    "out of range (2..300)" },
+	{ "etcd {\n endpoints = \"http://a\"\n prefix = \"/a/\"\n}\n", 3,
+	    "'/a/' is not a key prefix" },
+	{ "etcd {\n endpoints = \"http://a\"\n prefix = \"a\"\n}\n", 3,
+	    "is not a key prefix" },
+	{ "etcd {\n endpoints = \"http://a\"\n name = \"a b\"\n}\n", 3,
+	    "name: 'a b' is not a valid name" },
+	{ "etcd {\n endpoints = \"http://a\"\n advertise = \"1.2.3\"\n}\n",
+	    3, "advertise: '1.2.3' is not an IPv4 or IPv6 address" },
+	{ "etcd {\n endpoints = \"http://a\"\n ca_file = \"/no/such\"\n}\n",
+	    3, "ca_file: cannot read '/no/such'" },
+	{ "etcd {\n endpoints = \"http://a\"\n advertise = 192.0.2.1\n"
+	    " member_limit = 0\n}\n", 4, "out of range (1..65536)" },
+	{ "etcd {\n endpoints = \"http://a\"\n advertise = 192.0.2.1\n"
+	    " username = u\n}\n", 4,
+	    "username and password_file go together" },
+	{ "etcd {\n endpoints = \"http://a\"\n advertise = 192.0.2.1\n"
+	    " password_file = \"/etc/hostname\"\n}\n", 4,
+	    "is accessible to group or others" },
+	{ "etcd {\n endpoints = \"http://a\"\n ttl = 5\n ttl = 6\n}\n", 4,
+	    "ttl is already set on line 3" },
+	{ "etcd {\n endpoints = \"http://a\"\n peer x {\n}\n}\n", 3,
+	    "" },
 	{ "port = 0\n", 1, "port: 0 is out of range (1..65535)" },
 	{ "port = 65536\n", 1, "out of range (1..65535)" },
 	{ "encap = gretap\nkey = 4294967296\n", 2,
@@ -940,6 +975,78 @@ static const struct bad {
 };
 
 /* Path MTU settings: the defaults, each value, and every peer's copy. */
+START_TEST(test_etcd)
+{
+	struct config *c;
+	char buf[64], host[256];
+
+	c = load_text("local = 192.0.2.1\n"
+	    "etcd {\n"
+	    "  endpoints = \"http://10.9.0.1:2379, https://10.9.0.2:2379\"\n"
+	    "  prefix = \"/ovtund/net-1\"\n"
+	    "  name = \"box-1\"\n"
+	    "  ttl = 30\n"
+	    "  advertise = \"2001:db8::1,192.0.2.9\"\n"
+	    "  member_limit = 50\n"
+	    "  state_file = \"/var/tmp/m\"\n"
+	    "}\n");
+	ck_assert(c->etcd.enabled);
+	ck_assert_uint_eq(c->etcd.n_endpoints, 2);
+	ck_assert_str_eq(c->etcd.endpoints[0], "http://10.9.0.1:2379");
+	ck_assert_str_eq(c->etcd.endpoints[1], "https://10.9.0.2:2379");
+	ck_assert_str_eq(c->etcd.prefix, "/ovtund/net-1");
+	ck_assert_str_eq(c->etcd.name, "box-1");
+	ck_assert_uint_eq(c->etcd.ttl, 30);
+	ck_assert_uint_eq(c->etcd.n_advertise, 2);
+	ck_assert_str_eq(addr_format(&c->etcd.advertise[1], buf, sizeof(buf)),
+	    "192.0.2.9");
+	ck_assert_uint_eq(c->etcd.member_limit, 50);
+	ck_assert_str_eq(c->etcd.state_file, "/var/tmp/m");
+	ck_assert(etcd_params_equal(&c->etcd, &c->etcd));
+	config_free(c);
+
+	/* Defaults: the host's short name, local advertised, ttl 10. */
+	c = load_text("local = 192.0.2.1\ninterface = ovt7\n"
+	    "etcd { endpoints = \"http://e:2379\" }\n");
+	ck_assert(gethostname(host, sizeof(host)) == 0);
+	host[strcspn(host, ".")] = '\0';
+	ck_assert_str_eq(c->etcd.name, host);
+	ck_assert_str_eq(c->etcd.prefix, "/ovtund");
+	ck_assert_uint_eq(c->etcd.ttl, 10);
+	ck_assert_uint_eq(c->etcd.member_limit, 1024);
+	ck_assert_uint_eq(c->etcd.n_advertise, 1);
+	ck_assert(addr_equal(&c->etcd.advertise[0], &c->local));
+	ck_assert_ptr_nonnull(strstr(c->etcd.state_file, "/ovt7.members"));
+	config_free(c);
+
+	c = load_text("interface = x\n");
+	ck_assert(!c->etcd.enabled);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_with_peers)
+{
+	struct config *c, *m, *again;
+	struct peer_config extra = { .name = "e1", .source = PEER_ETCD };
+
+	c = load_text("peer a { remote = 10.0.0.2 }\n"
+	    "peer b { remote = 10.0.0.3 }\n");
+	m = config_with_peers(c, &extra, 1);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(m->n_peers, 3);
+	ck_assert_str_eq(m->peers[2].name, "e1");
+	ck_assert_int_eq(m->peers[0].source, PEER_FILE);
+	/* The etcd peers of a merged config are left out of the next. */
+	again = config_with_peers(m, NULL, 0);
+	ck_assert_uint_eq(again->n_peers, 2);
+	ck_assert_str_eq(again->path, c->path);
+	config_free(again);
+	config_free(m);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_workers)
 {
 	struct config *c = load_text("workers = 64\n");
@@ -1375,6 +1482,8 @@ config_suite(void)
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_pmtu);
 	tcase_add_test(tc, test_workers);
+	tcase_add_test(tc, test_etcd);
+	tcase_add_test(tc, test_with_peers);
 	tcase_add_test(tc, test_shipped_encryption_example);
 	tcase_add_test(tc, test_encryption);
 	tcase_add_test(tc, test_encryption_defaults);
