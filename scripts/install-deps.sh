@@ -6,10 +6,11 @@ export DEBIAN_FRONTEND=noninteractive
 
 BUILD="build-essential autoconf automake libtool pkg-config
 	libevent-dev libsodium-dev libconfuse-dev libmnl-dev libsystemd-dev
-	libcap-ng-dev check"
+	libcap-ng-dev check libcurl4-openssl-dev libjansson-dev"
 RUNTIME="iproute2 iputils-ping procps"
 TEST="tshark openvswitch-switch socat ethtool python3 python3-scapy prometheus
 	python3-cryptography python3-jsonschema dnsmasq-base tcpdump
+	etcd-server etcd-client curl
 	systemd clang libclang-rt-14-dev valgrind git"
 BENCH="iperf3 tinc openvpn openssl"
 
