@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "key.h"
 #include "member.h"
 
 #define NAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
@@ -176,20 +177,18 @@ decode_encryption(json_t *o, struct member *m)
 	return true;
 }
 
-/* A public key: null/absent, or the base64 of exactly 32 bytes. */
+/* A public key: null/absent, or an X25519 key in base64 that is not a
+ * low-order point (which any key agrees with). */
 static bool
 decode_public_key(json_t *o, struct member *m)
 {
 	json_t *v = json_object_get(o, "public_key");
 	const char *s = json_string_value(v);
-	size_t len;
 
 	if (v == NULL || json_is_null(v))
 		return true;
-	if (s == NULL || sodium_base642bin(m->public_key,
-	    sizeof(m->public_key), s, json_string_length(v), NULL, &len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    len != sizeof(m->public_key))
+	if (s == NULL || key_from_base64(m->public_key, s,
+	    json_string_length(v)) == -1 || key_low_order(m->public_key))
 		return false;
 	m->has_public_key = true;
 	return true;
@@ -269,25 +268,48 @@ member_encode(const struct member *m)
 	return out;
 }
 
+void
+member_encryption(const struct config *cfg, struct encryption_params *enc)
+{
+	if (cfg->enc.enabled)
+		*enc = cfg->enc;
+	else if (cfg->private_key != NULL)
+		enc_defaults(enc);
+	else
+		memset(enc, 0, sizeof(*enc));
+}
+
 enum member_refusal
 member_to_peer(const struct member *m, const struct config *cfg,
     sa_family_t family, struct peer_config *out)
 {
+	bool key_mode = cfg->private_key != NULL;
 	unsigned i;
 
+	/* Key mode: a peer is named by its key; ours is not a peer. */
+	if (key_mode && !m->has_public_key)
+		return MEMBER_NO_KEY;
+	if (key_mode && sodium_memcmp(m->public_key, cfg->public_key,
+	    KEY_LEN) == 0)
+		return MEMBER_CLASH;
+	memset(out, 0, sizeof(*out));
+	member_encryption(cfg, &out->enc);
 	for (i = 0; i < m->n_addrs; i++)
 		if (family == 0 || m->addrs[i].family == family)
 			break;
-	if (i == m->n_addrs || m->encrypted != cfg->enc.enabled ||
+	if (i == m->n_addrs || m->encrypted != out->enc.enabled ||
 	    (m->encrypted &&
-	    m->handshake_port != cfg->enc.handshake_port))
+	    m->handshake_port != out->enc.handshake_port))
 		return MEMBER_MISMATCH;
-	memset(out, 0, sizeof(*out));
 	memcpy(out->name, m->name, sizeof(out->name));
 	out->source = PEER_ETCD;
 	out->remote = m->addrs[i];
 	out->tun = m->tun;
-	out->enc = cfg->enc;
+	if (key_mode) {
+		out->has_public_key = true;
+		memcpy(out->public_key, m->public_key, KEY_LEN);
+		memcpy(out->local_public_key, cfg->public_key, KEY_LEN);
+	}
 	if (m->encrypted) {
 		out->enc.cipher = m->cipher;
 		out->enc.transport = m->transport;

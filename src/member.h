@@ -48,7 +48,8 @@ enum member_refusal {
 	MEMBER_NO_KEY,		/* key mode, and no valid public key */
 	MEMBER_MISMATCH,	/* no address of our family, or encryption
 				 * settings we cannot speak */
-	MEMBER_CLASH,		/* a static peer has its name or address */
+	MEMBER_CLASH,		/* a static peer (or one registered first) has
+				 * its name, address or key; or the key is ours */
 	MEMBER_LIMIT,		/* member_limit reached */
 	MEMBER__COUNT
 };
@@ -64,8 +65,13 @@ enum member_refusal	 member_decode(const char *name, const void *value,
 			     size_t len, struct member *m);
 /* The entry as JSON, NUL-terminated, malloc'd; NULL: out of memory. */
 char			*member_encode(const struct member *m);
+/* The encryption our peers get: the top-level block, or in key mode
+ * without one the defaults, or none. */
+void			 member_encryption(const struct config *cfg,
+			     struct encryption_params *enc);
 /* The peer m is for us (our configuration cfg): an address of our
- * family, our key exchange settings. */
+ * family, our key exchange settings; in key mode (a private_key_file)
+ * its public key, which it must have. */
 enum member_refusal	 member_to_peer(const struct member *m,
 			     const struct config *cfg, sa_family_t family,
 			     struct peer_config *out);

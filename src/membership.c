@@ -336,14 +336,20 @@ snapshot_load(struct membership *ms)
 /* Applying the members. */
 
 static bool
+same_key(const struct peer_config *a, const struct peer_config *b)
+{
+	return a->has_public_key && b->has_public_key &&
+	    memcmp(a->public_key, b->public_key, sizeof(a->public_key)) == 0;
+}
+
+static bool
 clashes_with_file(const struct config *base, const struct peer_config *pc)
 {
 	for (size_t i = 0; i < base->n_peers; i++) {
 		const struct peer_config *f = &base->peers[i];
 
-		if (f->source == PEER_FILE &&
-		    (strcmp(f->name, pc->name) == 0 ||
-		    addr_equal(&f->remote, &pc->remote)))
+		if (f->source == PEER_FILE && (strcmp(f->name, pc->name) == 0 ||
+		    addr_equal(&f->remote, &pc->remote) || same_key(f, pc)))
 			return true;
 	}
 	return false;
@@ -398,7 +404,8 @@ membership_merge(struct membership *ms, const struct config *base)
 			const struct mentry *o = &ms->members.e[j];
 
 			if (j != i && r[j] == MEMBER_OK &&
-			    addr_equal(&pcs[i].remote, &pcs[j].remote) &&
+			    (addr_equal(&pcs[i].remote, &pcs[j].remote) ||
+			    same_key(&pcs[i], &pcs[j])) &&
 			    (o->create_rev < e->create_rev ||
 			    (o->create_rev == e->create_rev && j < i)))
 				r[i] = MEMBER_CLASH;
@@ -924,17 +931,24 @@ our_entry(const struct daemon *d, const struct etcd_params *p)
 {
 	const struct config *cfg = d->cfg;
 	struct member m = { 0 };
+	struct encryption_params enc;
+	char *json;
 
 	memcpy(m.name, p->name, sizeof(m.name));
 	memcpy(m.addrs, p->advertise, sizeof(m.addrs));
 	m.n_addrs = p->n_advertise;
 	m.tun = cfg->tun;
 	m.mtu = d->tap.mtu;
-	m.encrypted = cfg->enc.enabled;
-	m.cipher = cfg->enc.cipher;
-	m.transport = cfg->enc.transport;
-	m.handshake_port = cfg->enc.handshake_port;
-	return member_encode(&m);
+	m.has_public_key = cfg->private_key != NULL;
+	memcpy(m.public_key, cfg->public_key, sizeof(m.public_key));
+	member_encryption(cfg, &enc);
+	m.encrypted = enc.enabled;
+	m.cipher = enc.cipher;
+	m.transport = enc.transport;
+	m.handshake_port = enc.handshake_port;
+	json = member_encode(&m);
+	sodium_memzero(&enc, sizeof(enc));
+	return json;
 }
 
 /* The snapshot's directory, made if missing (one level). */

@@ -48,6 +48,10 @@ START_TEST(test_round_trip)
 		"{\"version\":1,\"name\":\"box-2\",\"addresses\":[\"192.0.2.2\"],"
 		"\"encap\":\"geneve\",\"key\":0}",
 	};
+	/* A low-order point is no key. */
+	static const char low[] = "{\"version\":1,\"name\":\"box-2\","
+	    "\"addresses\":[\"192.0.2.2\"],\"encap\":\"vxlan\",\"key\":1,"
+	    "\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}";
 	struct member m, again;
 	char *json;
 
@@ -68,6 +72,7 @@ START_TEST(test_round_trip)
 	ck_assert_uint_eq(m.tun.port, 0);
 	ck_assert_int_eq(decode("box-2", entries[2], &m), MEMBER_OK);
 	ck_assert_uint_eq(m.tun.port, 6081);	/* geneve's default */
+	ck_assert_int_eq(decode("box-2", low, &m), MEMBER_WRONG_TYPE);
 }
 END_TEST
 
@@ -227,6 +232,42 @@ START_TEST(test_to_peer)
 }
 END_TEST
 
+/* Key mode: a private key of ours; entries need a key, get encrypted
+ * with the defaults when there is no encryption block. */
+START_TEST(test_to_peer_key_mode)
+{
+	static const char keyed[] = "{\"version\":1,\"name\":\"box-2\","
+	    "\"addresses\":[\"192.0.2.2\"],\"encap\":\"vxlan\",\"key\":1,"
+	    "\"public_key\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\","
+	    "\"encryption\":{\"cipher\":\"chacha20-poly1305\","
+	    "\"transport\":\"ip\",\"handshake_port\":4797}}";
+	static uint8_t priv[32] = { 1 };
+	struct config *c = local_config(AF_INET, false);
+	struct peer_config pc;
+	struct member m;
+
+	c->private_key = priv;
+	memset(c->public_key, 7, sizeof(c->public_key));
+	ck_assert_int_eq(decode("box-2", vxlan_entry, &m), MEMBER_OK);
+	ck_assert_int_eq(member_to_peer(&m, c, AF_INET, &pc), MEMBER_NO_KEY);
+	ck_assert_int_eq(decode("box-2", keyed, &m), MEMBER_OK);
+	ck_assert_int_eq(member_to_peer(&m, c, AF_INET, &pc), MEMBER_OK);
+	ck_assert(pc.has_public_key);
+	ck_assert_uint_eq(pc.public_key[5], 5);
+	ck_assert_uint_eq(pc.local_public_key[0], 7);
+	ck_assert(pc.enc.enabled);
+	ck_assert_str_eq(pc.enc.psk, "");
+	/* our own key under another name is not a peer */
+	memcpy(c->public_key, m.public_key, sizeof(c->public_key));
+	ck_assert_int_eq(member_to_peer(&m, c, AF_INET, &pc), MEMBER_CLASH);
+	/* plain entries cannot be key-mode peers */
+	memset(c->public_key, 7, sizeof(c->public_key));
+	m.encrypted = false;
+	ck_assert_int_eq(member_to_peer(&m, c, AF_INET, &pc), MEMBER_MISMATCH);
+	free(c);
+}
+END_TEST
+
 START_TEST(test_refusal_names)
 {
 	for (unsigned r = 0; r < MEMBER__COUNT; r++)
@@ -247,6 +288,7 @@ member_suite(void)
 	tcase_add_test(tc, test_oversized);
 	tcase_add_test(tc, test_name_of_key);
 	tcase_add_test(tc, test_to_peer);
+	tcase_add_test(tc, test_to_peer_key_mode);
 	tcase_add_test(tc, test_refusal_names);
 	suite_add_tcase(s, tc);
 	return s;
