@@ -200,10 +200,10 @@ right_mac=$(mac_of right ovt0)
 left_mac=$(mac_of left ovt0)
 text=$(ctl b1 peers)
 case $(printf '%s\n' "$text" | head -1) in
-NAME*REMOTE*ENCAP*KEY*PORT*STATE*RX_PACKETS*RX_BYTES*TX_PACKETS*TX_BYTES*RX_DROPS*LAST_RX*) ;;
+NAME*SOURCE*REMOTE*ENCAP*KEY*PORT*STATE*RX_PACKETS*RX_BYTES*TX_PACKETS*TX_BYTES*RX_DROPS*LAST_RX*) ;;
 *) fail "peers: unexpected header: $text" ;;
 esac
-printf '%s\n' "$text" | grep -Eq '^box-2 +192\.0\.2\.2 +vxlan +123 +4789 +active ' ||
+printf '%s\n' "$text" | grep -Eq '^box-2 +file +192\.0\.2\.2 +vxlan +123 +4789 +active ' ||
 	fail "peers: no row for box-2: $text"
 text=$(ctl b1 fdb)
 case $(printf '%s\n' "$text" | head -1) in

@@ -177,8 +177,10 @@ for i in 1 5; do
 	assert_ge "$(refused "$i" oversized)" 1 "b$i oversized"
 done
 r=$(etcd_show 1 "['refused']")
+# With a 3 s ttl, etcd digesting 10,000 puts on a loaded machine can let
+# leases run out: the hosts then register again. They must converge.
 # shellcheck disable=SC2046
-wait_all "$(now_ms)" 2 $(expect 5) >/dev/null
+wait_all "$(now_ms)" 15 $(expect 5) >/dev/null
 log "  b1 refused: $r"
 for i in 1 2 3 4 5; do
 	j=$((i % 5 + 1))
