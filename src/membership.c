@@ -668,11 +668,17 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Registered (or not, if the name is taken): on to the members, unless
- * they are being watched already. */
+ * they are being watched already: from the revision after the last one
+ * seen (before a failure, or in the snapshot), so nothing is missed; a
+ * full read only the first time, or when that revision is compacted. */
 static void
 registered(struct membership *ms)
 {
-	if (ms->step != STEP_WATCH)
+	if (ms->step == STEP_WATCH)
+		return;
+	if (ms->revision > 0)
+		step_watch(ms);
+	else
 		step_range(ms);
 }
 
