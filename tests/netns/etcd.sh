@@ -17,25 +17,6 @@
 
 TTL=3
 
-# continuous_ping FROM TO COUNT: pings every 0.1 s in the background;
-# assert_no_loss waits for them and fails on any lost.
-continuous_ping() {
-	nsx "o$1" ping -i 0.1 -c "$3" -W 1 "10.0.0.$2" >"$WORKDIR/ping.out" 2>&1 &
-	PING_PID=$!
-}
-assert_no_loss() {
-	local out tx rx
-	wait "$PING_PID" || true
-	out=$(grep -o '[0-9]* packets transmitted, [0-9]* received' \
-		"$WORKDIR/ping.out") || fail "no ping summary"
-	tx=${out%% packets*}
-	rx=${out#*transmitted, }
-	rx=${rx%% received}
-	assert_ge "$tx" 20 "pings sent"
-	[ "$tx" = "$rx" ] || fail "$1: pings lost: $out"
-	log "  $1: $out, none lost"
-}
-
 # refused I REASON: how many entries host I refused for REASON.
 refused() {
 	ctl "b$1" --json show | grep -o "\"$2\":[0-9]*" | cut -d: -f2
