@@ -230,18 +230,40 @@ wait_all() {
 	echo "$worst"
 }
 
-# look_ms I...: what one parallel look at hosts I... costs (ms) on this
-# machine now; the timing bounds allow for it, as wait_all only sees a
-# change that long after the daemons made it, on a loaded machine.
-look_ms() {
-	local t0 i pids=()
-	t0=$(now_ms)
+# monitor_start I...: the event stream (`ovtunctl monitor --json`) of
+# hosts I... into $WORKDIR/ev.I; the daemons stamp each event, so a
+# bound checked on them does not count how slowly a loaded machine lets
+# the test look.
+monitor_start() {
+	local i
 	for i in "$@"; do
-		peers_of "$i" >/dev/null &
-		pids+=($!)
+		ctl "b$i" monitor --json >"$WORKDIR/ev.$i" 2>/dev/null &
+		on_exit "kill $! 2>/dev/null"
 	done
-	wait "${pids[@]}" || true
-	echo $(($(now_ms) - t0))
+}
+
+# events_by T0 LIMIT_MS EVENT PEER I...: every host I had EVENT
+# (peer_added, peer_removed) about PEER within LIMIT_MS of T0 (wall clock,
+# ms); prints the slowest, fails when one did not.
+events_by() {
+	local t0=$1 limit=$2 ev=$3 peer=$4 i t worst=0
+	shift 4
+	for i in "$@"; do
+		t=
+		for _ in $(seq 150); do
+			t=$(grep "\"event\":\"$ev\",\"peer\":\"$peer\"" \
+				"$WORKDIR/ev.$i" | head -1 |
+				grep -o '"time_ms":[0-9]*' | cut -d: -f2) || true
+			[ -n "$t" ] && break
+			sleep 0.1
+		done
+		[ -n "$t" ] || fail "b$i: no $ev $peer"
+		t=$((t - t0))
+		[ "$t" -le "$limit" ] ||
+			fail "b$i: $ev $peer after $t ms (> $limit ms)"
+		[ "$t" -gt "$worst" ] && worst=$t
+	done
+	echo "$worst"
 }
 
 # expect N SKIP...: "I=WANT" for every host I of 1..N not in SKIP, WANT
