@@ -43,6 +43,14 @@ assert_eq "$(etcd_show 1 "['members_seen']")" 3 "members seen"
 assert_eq "$(etcd_show 1 "['ttl_s']")" "$TTL" "ttl"
 assert_eq "$(etcd_show 1 "['last_error']")" None "last error"
 assert_ge "$(etcd_show 1 "['lease_id']")" 1 "lease id"
+if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+	for cmd in show peers; do
+		ctl b1 --json "$cmd" >"$WORKDIR/$cmd.json"
+		/usr/bin/python3 "$top_srcdir/tests/netns/jsoncheck.py" \
+			"$top_srcdir/doc/ovtunctl.schema.json" "$cmd" \
+			"$WORKDIR/$cmd.json" || fail "$cmd --json against the schema"
+	done
+fi
 
 log "a fifth host joins: a peer of all four within 2 s, reachable"
 host_prepare 5
