@@ -1,5 +1,6 @@
 /* The control commands, one handler each: they describe the daemon's state
  * to an emitter, which renders it as a table or as JSON. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "ctl.h"
 #include "emit.h"
 #include "fdb.h"
+#include "key.h"
 #include "offload.h"
 #include "membership.h"
 #include "ovtund.h"
@@ -58,13 +60,27 @@ emit_tunnel(struct emit *e, const struct tunnel_params *t)
 		emit_u64(e, "port", t->port);
 }
 
+/* Where the peer's packets go now: its tunnel's destination address. */
+static const char *
+endpoint_format(const struct peer *p, char *buf, size_t len)
+{
+	const struct sockaddr_storage *ss = &p->dst;
+	const void *a = ss->ss_family == AF_INET6 ?
+	    (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
+	    (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+
+	if (inet_ntop(ss->ss_family, a, buf, len) == NULL)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 /* The workers' counters are read while they are paused. */
 static int
 cmd_peers(struct daemon *d, struct emit *e, uint32_t flags,
     const char *arg)
 {
 	uint64_t now = clock_ms();
-	char abuf[INET6_ADDRSTRLEN];
+	char abuf[INET6_ADDRSTRLEN], kbuf[KEY_B64_LEN + 1];
 
 	workers_pause(&d->workers);
 	emit_object_begin(e, NULL);
@@ -101,6 +117,14 @@ cmd_peers(struct daemon *d, struct emit *e, uint32_t flags,
 			    aead_cipher_name(p->session->cipher));
 		emit_u64(e, "handshakes", p->session != NULL ?
 		    p->session->stats.handshakes : 0);
+		emit_str(e, "endpoint", endpoint_format(p, abuf,
+		    sizeof(abuf)));
+		if (p->cfg.has_public_key) {
+			key_to_base64(kbuf, p->cfg.public_key);
+			emit_str(e, "public_key", kbuf);
+		} else {
+			emit_null(e, "public_key", "-");
+		}
 		emit_object_end(e);
 	}
 	emit_list_end(e);

@@ -92,6 +92,9 @@ t1=$(first_ping right 10.0.0.1 10000)
 log "second daemon start to first ping reply: $((t1 - t0)) ms"
 ping_ok left 10.0.0.2
 assert_eq "$(state b1)" up "A's peer B"
+assert_eq "$(json b1 peers "j['peers'][0]['endpoint']")" "$B" "A's peer B: endpoint"
+assert_eq "$(json b1 peers "j['peers'][0]['public_key']")" "$(cat "$WORKDIR/b.pub")" \
+	"A's peer B: public_key"
 assert_eq "$(drops b1 handshake_auth_failed)" 0 "A: handshake_auth_failed"
 end_case
 
