@@ -40,6 +40,7 @@ struct ctl_client {
 	struct events_sub	*sub;		/* a monitor's */
 	struct ctl_client	*next, *prev;
 	char			 who[64];	/* "ovtunctl (pid 42, uid 0)" */
+	bool			 root;		/* uid 0, as SO_PEERCRED says */
 };
 
 struct ctl_server {
@@ -163,6 +164,13 @@ client_run(struct ctl_client *c, const struct ctl_request *req,
 		    "unknown command");
 		return;
 	}
+	/* The keys are root's alone, never control_group's. */
+	if ((req->flags & CTL_FLAG_KEYS) && !c->root) {
+		log_warn("%s asked for the SA keys: refused, not root", c->who);
+		client_error(c, CTL_ERR_FAILED, json, "--keys: only root may "
+		    "read the keys");
+		return;
+	}
 	if (pending_bytes(c->srv) > CTL_PENDING_MAX) {
 		client_error(c, CTL_ERR_FAILED, json, "busy: replies to other "
 		    "clients are still unread; try again");
@@ -251,10 +259,11 @@ client_name(struct ctl_client *c, int fd)
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		snprintf(c->who, sizeof(c->who), "the control socket (pid "
 		    "%ld, uid %lu)", (long)cred.pid, (unsigned long)cred.uid);
-	else
+		c->root = cred.uid == 0;
+	} else
 		snprintf(c->who, sizeof(c->who), "the control socket");
 }
 

@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -38,13 +40,24 @@ keylog_append(void *path, const struct peer *peer,
     const struct session_sa *ss)
 {
 	char line[512];
+	struct stat st;
 	int fd, n;
 
 	if ((n = keylog_format(line, sizeof(line), peer, ss)) < 0)
 		return;
 	line[n++] = '\n';
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, line, (size_t)n) != n)
+	/* Never through a symbolic link, and never into a file others may
+	 * read: keys written there would be theirs. */
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NOCTTY | O_NONBLOCK, 0600);
+	if (fd < 0)
+		log_rl(LOG_WARNING, "keylog %s: %m", (const char *)path);
+	else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) != 0)
+		log_rl(LOG_WARNING, "keylog %s: not a regular file of mode 0600 "
+		    "or 0400 (group or others may read it): no key written",
+		    (const char *)path);
+	else if (write(fd, line, (size_t)n) != n)
 		log_rl(LOG_WARNING, "keylog %s: %m", (const char *)path);
 	if (fd >= 0)
 		close(fd);

@@ -1,8 +1,8 @@
 #!/bin/bash
 # After setup the daemon becomes `user` with only CAP_NET_ADMIN and
 # CAP_NET_RAW, and keeps working: traffic, a reload that opens a raw GRE
-# socket for a new peer, the control socket shared with control_group,
-# a clean exit.
+# socket for a new peer, the control socket shared with control_group
+# (whose members may not read the SA keys: only uid 0 may), a clean exit.
 . "$(dirname "$0")/lib.sh"
 
 id nobody >/dev/null 2>&1 || fail "no user 'nobody' on this system"
@@ -35,6 +35,16 @@ assert_eq "$(stat -c '%a %G' "$run/b1.sock")" "660 nogroup" "control socket mode
 
 ping_ok left 10.0.0.2 3
 ping_ok right 10.0.0.1 3
+
+# A member of control_group may ask anything but the SA keys (SO_PEERCRED
+# says who asks): those are root's alone.
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$OVTUNCTL" -s "$run/b1.sock" "$@"; }
+as_nobody sa >/dev/null || fail "sa as a member of control_group"
+if out=$(as_nobody sa --keys 2>&1); then fail "sa --keys answered a non-root member: $out"; fi
+case $out in *"only root may read the keys"*) ;; *) fail "sa --keys refusal: $out" ;; esac
+ctl b1 sa --keys >/dev/null || fail "sa --keys as root"
+grep -q "asked for the SA keys: refused, not root" "$WORKDIR/b1.log" ||
+	fail "the refusal is not logged"
 
 # A reload that needs a raw socket (gretap) and a new UDP port (geneve).
 printf 'peer "gre-box" {\n  remote = "192.0.2.7"\n  encap = "gretap"\n}\n' >>"$conf"
