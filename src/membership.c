@@ -628,6 +628,8 @@ on_lease_check(json_t *reply, const char *err, void *arg)
 		ms->ttl_at_ms = clock_ms();
 		step_register(ms);
 	} else {
+		log_warn("etcd: lease %llx expired while we were away: "
+		    "registering again", (unsigned long long)ms->lease);
 		ms->lease = 0;
 		ms->registered = false;
 		step_lease(ms);
