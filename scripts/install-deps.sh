@@ -10,7 +10,7 @@ BUILD="build-essential autoconf automake libtool pkg-config
 RUNTIME="iproute2 iputils-ping procps"
 TEST="tshark openvswitch-switch socat ethtool python3 python3-scapy prometheus
 	python3-cryptography python3-jsonschema dnsmasq-base tcpdump
-	etcd-server etcd-client curl
+	etcd-server etcd-client curl openssl
 	systemd clang libclang-rt-14-dev valgrind git"
 BENCH="iperf3 tinc openvpn openssl"
 

@@ -185,7 +185,7 @@ finish(struct etcd_call *c, CURLcode rc)
 	    NULL || !json_is_object(j))
 		snprintf(err, sizeof(err), "HTTP %ld, %s", status,
 		    j == NULL ? "not JSON" : "not an object");
-	else if (status != 200 || (gw = gateway_error(j)) != NULL)
+	else if ((gw = gateway_error(j)) != NULL || status != 200)
 		snprintf(err, sizeof(err), "HTTP %ld: %s", status,
 		    gw ? gw : "?");
 	else

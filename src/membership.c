@@ -40,7 +40,8 @@
 #define KEY_MAX			512		/* bytes of a key we look at */
 #define BACKOFF_MIN_MS		200
 #define BACKOFF_MAX_MS		4000
-#define SNAPSHOT_DELAY_MS	1000		/* coalesces the writes */
+#define SNAPSHOT_DELAY_MS	1000
+#define AUTH_TIMEOUT_MS		5000		/* coalesces the writes */
 #define SNAPSHOT_MAX		(64u << 20)
 /* base64 of MEMBER_VALUE_MAX bytes: a longer value is oversized. */
 #define MEMBERS_PREFIX_MAX	(sizeof(((struct etcd_params *)0)->prefix) + \
@@ -659,8 +660,11 @@ run(struct membership *ms)
 	}
 	ms->step = STEP_AUTH;
 	etcd_set_token(ms->etcd, "");
-	post(ms, "/v3/auth/authenticate", json_pack("{s:s, s:s}", "name",
-	    ms->p.username, "password", ms->p.password), on_auth);
+	/* etcd checks the password with bcrypt: slow on purpose. */
+	if (etcd_post(ms->etcd, "/v3/auth/authenticate", json_pack(
+	    "{s:s, s:s}", "name", ms->p.username, "password", ms->p.password),
+	    false, AUTH_TIMEOUT_MS, REPLY_MAX, on_auth, ms) == NULL)
+		fail(ms, "authenticate", "out of memory");
 }
 
 static void
