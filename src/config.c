@@ -243,10 +243,72 @@ fail(int line, const char *fmt, ...)
 	return -1;
 }
 
+static size_t
+min3(size_t a, size_t b, size_t c)
+{
+	return a < b ? (a < c ? a : c) : (b < c ? b : c);
+}
+
+/* Edit distance of two short names (at most 32 bytes each), capped. */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[33], prev, tmp;
+
+	if (la > 32 || lb > 32)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			tmp = row[j];
+			row[j] = a[i - 1] == b[j - 1] ? prev :
+			    1 + min3(prev, row[j], row[j - 1]);
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+static const struct field fields[F__COUNT];
+
+/* The option name closest to a misspelt one, if close enough. */
+static const char *
+did_you_mean(const char *name)
+{
+	const char *best = NULL;
+	size_t d, best_d = 3;	/* two edits at most */
+
+	for (size_t i = 0; i < F__COUNT; i++)
+		if ((d = distance(name, fields[i].name)) < best_d) {
+			best_d = d;
+			best = fields[i].name;
+		}
+	return best;
+}
+
+/* libconfuse's messages, in this file's words where they are unclear,
+ * with a suggestion for a misspelt option. */
 static void
 on_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
-	verror(cfg->line, fmt, ap);
+	char msg[256], name[64];
+	const char *hint;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (sscanf(msg, "found duplicate title '%63[^']'", name) == 1) {
+		fail(cfg->line, "a peer named '%s' is already set above: each "
+		    "peer needs a name of its own", name);
+		return;
+	}
+	if (sscanf(msg, "no such option '%63[^']'", name) == 1 &&
+	    (hint = did_you_mean(name)) != NULL) {
+		fail(cfg->line, "%s (did you mean '%s'?)", msg, hint);
+		return;
+	}
+	fail(cfg->line, "%s", msg);
 }
 
 static const char *
@@ -1357,6 +1419,9 @@ slurp(const char *path)
 	if (buf == NULL)
 		return NULL;
 	buf[len] = '\0';
+	/* A UTF-8 byte order mark, as some editors write: not a token. */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		memcpy(buf, "   ", 3);
 	if ((nul = memchr(buf, '\0', len)) != NULL) {
 		for (line = 1, p = buf; p < nul; p++)
 			line += *p == '\n';

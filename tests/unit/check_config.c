@@ -858,7 +858,11 @@ static const struct bad {
 	{ "\npeer a {\n port = 4789\n}\n", 2, "peer 'a' has no remote" },
 	{ "peer a {\n}\n", 2, "peer 'a' has no remote" },
 	{ "peer a {\n remote = 10.0.0.2\n}\npeer a {\n remote = 10.0.0.3\n}\n",
-	    4, "duplicate title 'a'" },
+	    4, "a peer named 'a' is already set above" },
+	{ "mtu = 1400\nintreface = \"x\"\n", 2,
+	    "no such option 'intreface' (did you mean 'interface'?)" },
+	{ "peer a {\n remote = 10.0.0.2\n remot = 1\n}\n", 3,
+	    "(did you mean 'remote'?)" },
 	{ "peer a {\n remote = 10.0.0.2\n}\npeer b {\n remote = 10.0.0.2\n}\n",
 	    5, "remote 10.0.0.2 is already peer 'a' (line 1)" },
 	{ "local = 10.0.0.1\npeer a {\n remote = 2001:db8::2\n}\n", 3,
@@ -1424,6 +1428,16 @@ START_TEST(test_loopback_pair)
 }
 END_TEST
 
+/* A byte order mark, as some editors write, is no token. */
+START_TEST(test_bom)
+{
+	struct config *c = load_text("\xef\xbb\xbfmtu = 1400\n");
+
+	ck_assert_uint_eq(c->mtu, 1400);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_tap_mac)
 {
 	static const char id[] = "0123456789abcdef0123456789abcdef";
@@ -1514,6 +1528,7 @@ config_suite(void)
 	tcase_add_test(tc, test_encap_name);
 	tcase_add_test(tc, test_tap_mac);
 	tcase_add_test(tc, test_loopback_pair);
+	tcase_add_test(tc, test_bom);
 	suite_add_tcase(s, tc);
 	return s;
 }
