@@ -532,13 +532,15 @@ lease_ttl(json_t *reply, long long *ttl)
 	    0 && *ttl > 0;
 }
 
+/* A keepalive's answer: the lease lives on, or etcd forgot it (a
+ * partition longer than the ttl; our entry went with it): register
+ * again. starting: the sequence goes on to register. */
 static void
-on_keepalive(json_t *reply, const char *err, void *arg)
+lease_answer(struct membership *ms, json_t *reply, const char *err,
+    bool starting)
 {
-	struct membership *ms = arg;
 	long long ttl;
 
-	ms->keepalive = NULL;
 	if (reply == NULL) {
 		fail(ms, "lease keepalive", err);
 		return;
@@ -546,9 +548,9 @@ on_keepalive(json_t *reply, const char *err, void *arg)
 	if (lease_ttl(reply, &ttl)) {
 		ms->ttl_s = ttl;
 		ms->ttl_at_ms = clock_ms();
+		if (starting)
+			step_register(ms);
 	} else {
-		/* etcd forgot the lease (a partition longer than the ttl):
-		 * our entry went with it. */
 		log_warn("etcd: lease %llx expired: registering again",
 		    (unsigned long long)ms->lease);
 		set_error(ms, "lease", "expired, registered again");
@@ -558,6 +560,15 @@ on_keepalive(json_t *reply, const char *err, void *arg)
 		step_lease(ms);
 	}
 	json_decref(reply);
+}
+
+static void
+on_keepalive(json_t *reply, const char *err, void *arg)
+{
+	struct membership *ms = arg;
+
+	ms->keepalive = NULL;
+	lease_answer(ms, reply, err, false);
 }
 
 /* Every ttl/3 while watching; a name held by another daemon is tried
@@ -617,25 +628,7 @@ on_grant(json_t *reply, const char *err, void *arg)
 static void
 on_lease_check(json_t *reply, const char *err, void *arg)
 {
-	struct membership *ms = arg;
-	long long ttl;
-
-	if (reply == NULL) {
-		fail(ms, "lease keepalive", err);
-		return;
-	}
-	if (lease_ttl(reply, &ttl)) {
-		ms->ttl_s = ttl;
-		ms->ttl_at_ms = clock_ms();
-		step_register(ms);
-	} else {
-		log_warn("etcd: lease %llx expired while we were away: "
-		    "registering again", (unsigned long long)ms->lease);
-		ms->lease = 0;
-		ms->registered = false;
-		step_lease(ms);
-	}
-	json_decref(reply);
+	lease_answer(arg, reply, err, true);
 }
 
 static void

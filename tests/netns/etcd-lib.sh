@@ -309,3 +309,17 @@ assert_no_loss() {
 }
 
 etcd_show() { json "b$1" show "j['etcd']$2"; }
+
+# show_until I FIELD PATTERN: waits (up to 10 s) until host I's etcd FIELD
+# (a subscript such as "['state']") matches the shell PATTERN; fails
+# saying what it was.
+show_until() {
+	local v
+	for _ in $(seq 50); do
+		v=$(etcd_show "$1" "$2")
+		# shellcheck disable=SC2254
+		case $v in $3) return 0 ;; esac
+		sleep 0.2
+	done
+	fail "b$1: etcd$2 is '$v', want $3"
+}

@@ -66,11 +66,7 @@ for i in 1 2 3; do
 done
 t0=$(now_ms)
 # host-1 notices at its next keepalive (every ttl/3 = 2 s).
-for _ in $(seq 60); do
-	[ "$(etcd_show 1 "['state']")" != watching ] && break
-	sleep 0.1
-done
-assert_eq "$(etcd_show 1 "['state']" | grep -c watching)" 0 "host-1 state"
+show_until 1 "['state']" "[!w]*"
 stop_ovtund b4
 host_add 5
 rev=$(ectl put "$PREFIX/probe" y -w json |
@@ -91,11 +87,7 @@ if [ "$cut" -gt $((TTL * 1000)) ]; then
 	grep -q "lease .* expired" "$WORKDIR/b1.log" ||
 		fail "host-1 was away longer than its ttl, and kept its lease?"
 fi
-for _ in $(seq 50); do
-	[ "$(etcd_show 1 "['state']")" = watching ] && break
-	sleep 0.1
-done
-assert_eq "$(etcd_show 1 "['state']")" watching "host-1 state"
+show_until 1 "['state']" watching
 assert_eq "$(etcd_show 1 "['registered']")" True "host-1 registered"
 # shellcheck disable=SC2046
 wait_all "$(now_ms)" 10 $(expect 5 4) >/dev/null

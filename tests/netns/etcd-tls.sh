@@ -89,30 +89,12 @@ assert_eq "$(etcd_show 1 "['endpoint']")" "$URL" "endpoint"
 
 log "a user limited to another prefix is refused"
 tls_host 3
-for _ in $(seq 50); do
-	case $(etcd_show 3 "['last_error']") in
-	*"permission denied"*) break ;;
-	esac
-	sleep 0.2
-done
-case $(etcd_show 3 "['last_error']") in
-*"permission denied"*) ;;
-*) fail "host-3's last_error: $(etcd_show 3 "['last_error']")" ;;
-esac
+show_until 3 "['last_error']" "*permission denied*"
 assert_eq "$(etcd_show 3 "['registered']")" False "host-3 registered"
 
 log "a host that does not trust the CA does not get in"
 tls_host 4 "$PKI/other.pem"
-for _ in $(seq 50); do
-	case $(etcd_show 4 "['last_error']") in
-	*[Cc]ertificate*|*SSL*) break ;;
-	esac
-	sleep 0.2
-done
-case $(etcd_show 4 "['last_error']") in
-*[Cc]ertificate*|*SSL*) ;;
-*) fail "host-4's last_error: $(etcd_show 4 "['last_error']")" ;;
-esac
+show_until 4 "['last_error']" "*certificate*"
 sleep 1
 assert_eq "$(peers_of 1)" host-2 "host-1's peers"
 assert_eq "$(peers_of 2)" host-1 "host-2's peers"

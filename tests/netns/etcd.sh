@@ -75,11 +75,7 @@ quiet_ns o6
 fleet_conf 6 >/dev/null
 sed -i 's/name = "host-6"/name = "host-5"/' "$WORKDIR/b6.conf"
 start_ovtund b6 "$WORKDIR/b6.conf"
-for _ in $(seq 50); do
-	[ "$(etcd_show 6 "['state']")" = name_conflict ] && break
-	sleep 0.1
-done
-assert_eq "$(etcd_show 6 "['state']")" name_conflict "impostor's state"
+show_until 6 "['state']" name_conflict
 assert_eq "$(etcd_show 6 "['registered']")" False "impostor registered"
 case $(etcd_show 6 "['last_error']") in
 *"held by another daemon"*) ;;
