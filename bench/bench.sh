@@ -38,7 +38,14 @@
 # pages, its capacity is what costs and learning adds nothing).
 # CASES lists ovtund's variants: ENCAP or ENCAP/CIPHER (encrypted, ESP as
 # IP protocol 50) or ENCAP/CIPHER/udp (ESP in UDP 4500), any followed by
-# :nooffload for offload = no or :wN for workers = N (default auto).
+# :nooffload for offload = no, :wN for workers = N (default auto), and
+# :libsodium or :openssl for that crypto_engine on both ends (default
+# auto, which takes the faster here: see ovtunctl show), in any order.
+# PIN=yes runs the pinned mode: each host on a CPU of its own, everything
+# of b1 and left (the sending daemon, iperf3's client, ping) on CPU 0,
+# everything of b2 and right on CPU 1 (taskset; ovtund's workers = auto
+# then starts one worker); the kernel's softirq work follows the CPU
+# that sends.
 # TINC_CIPHERS lists tinc's ("none" or a cipher), OPENVPN_CIPHERS
 # OpenVPN's: "none" (no crypto at all) and/or "aes-256-gcm" (TLS p2p mode
 # with negotiated data channel cipher); an empty list skips the peer.
@@ -55,7 +62,8 @@ PPS_SECS=${PPS_SECONDS:-$SECS}
 # (~280 small datagrams) the receiving iperf3 drops whenever it is not
 # scheduled, and the figure measures that rather than the path.
 PPS_WINDOW=${PPS_WINDOW:-4M}
-CASES=${CASES-vxlan vxlan:w1 vxlan:nooffload geneve gretap vxlan/chacha20-poly1305 vxlan/chacha20-poly1305/udp vxlan/chacha20-poly1305/udp:w1 vxlan/aes256-gcm/udp}
+CASES=${CASES-vxlan vxlan:w1 vxlan:nooffload geneve gretap vxlan/chacha20-poly1305 vxlan/chacha20-poly1305/udp vxlan/chacha20-poly1305/udp:w1 vxlan/chacha20-poly1305/udp:libsodium vxlan/chacha20-poly1305/udp:openssl vxlan/aes256-gcm/udp vxlan/aes256-gcm/udp:libsodium vxlan/aes256-gcm/udp:openssl}
+PIN=${PIN:-no}
 TINC_CIPHERS=${TINC_CIPHERS-none aes-256-cbc}
 OPENVPN_CIPHERS=${OPENVPN_CIPHERS-none aes-256-gcm}
 MEMORY=${MEMORY:-yes}
@@ -68,6 +76,17 @@ FLOOD_PPS=${FLOOD_PPS:-60000}
 CRAFT=$PWD/tests/netns/craft.py
 PY=/usr/bin/python3
 command -v iperf3 >/dev/null || fail "iperf3 is not installed (scripts/install-deps.sh)"
+[ "$PIN" != yes ] || [ "$(nproc)" -ge 2 ] || fail "PIN=yes needs 2 CPUs"
+
+# pin ROLE: the command prefix that keeps ROLE's host on its CPU in the
+# pinned mode (b1 and left: CPU 0; b2 and right: CPU 1); nothing else.
+pin() {
+	[ "$PIN" = yes ] || return 0
+	case $1 in
+	b1|left) echo "taskset -c 0" ;;
+	*) echo "taskset -c 1" ;;
+	esac
+}
 
 # --- measures: each prints '-' for what it could not measure -------------
 
@@ -80,11 +99,14 @@ iperf_runs() {
 	shift 5
 	: >"$WORKDIR/runs"
 	for i in $(seq "$RUNS"); do
-		nsx "$to" timeout $((secs + 10)) iperf3 -s -1 >/dev/null 2>&1 &
+		# shellcheck disable=SC2046
+		nsx "$to" $(pin "$to") timeout $((secs + 10)) iperf3 -s -1 \
+			>/dev/null 2>&1 &
 		pid=$!
 		sleep 0.3
-		out=$(nsx "$from" timeout $((secs + 10)) iperf3 -c "$addr" \
-			-t "$secs" -J "$@" 2>/dev/null) || out=""
+		# shellcheck disable=SC2046
+		out=$(nsx "$from" $(pin "$from") timeout $((secs + 10)) \
+			iperf3 -c "$addr" -t "$secs" -J "$@" 2>/dev/null) || out=""
 		wait "$pid" 2>/dev/null || true
 		$PY -c "import json,sys
 try:
@@ -125,7 +147,8 @@ print("%.0f" % statistics.median(v) if v else "-")' "$WORKDIR/runs"
 
 # rtt_ms FROM ADDR: median round trip of 20 pings at 50 ms spacing.
 rtt_ms() {
-	nsx "$1" ping -c 20 -i 0.05 -W 1 "$2" 2>/dev/null | $PY -c '
+	# shellcheck disable=SC2046
+	nsx "$1" $(pin "$1") ping -c 20 -i 0.05 -W 1 "$2" 2>/dev/null | $PY -c '
 import re,statistics,sys
 v=[float(m.group(1)) for m in re.finditer(r"time=([0-9.]+)", sys.stdin.read())]
 print("%.3f" % statistics.median(v) if v else "-")' || echo -
@@ -232,7 +255,7 @@ case_kvxlan() {
 }
 
 # bench_conf ROLE ...: ovtund_conf, plus an encryption block when the
-# case names a cipher.
+# case names a cipher, and its crypto_engine.
 bench_conf() {
 	local f
 	f=$(ovtund_conf "$@")
@@ -240,11 +263,13 @@ bench_conf() {
 		printf 'encryption {\n  psk = "bench"\n  cipher = "%s"\n  transport = "%s"\n}\n' \
 			"$cipher" "$transport" >>"$f"
 	fi
+	[ -z "$engine" ] || printf 'crypto_engine = "%s"\n' "$engine" >>"$f"
 	echo "$f"
 }
 
+wrapper=${OVTUND_WRAPPER:-}
 case_ovtund() {
-	local case=$1 variant encap
+	local case=$1 variant encap opt
 	variant=${case%%:*}
 	encap=${variant%%/*}
 	cipher=""
@@ -255,12 +280,21 @@ case_ovtund() {
 	esac
 	OVTUND_OFFLOAD=""
 	OVTUND_WORKERS=""
-	case ${case#"$variant"} in
-	:nooffload) OVTUND_OFFLOAD=no ;;
-	:w*) OVTUND_WORKERS=${case##*:w} ;;
-	esac
-	start_ovtund b1 "$(bench_conf b1 left 10.0.0.1/24 "$encap" 123 192.0.2.1 box-2 192.0.2.2)"
-	start_ovtund b2 "$(bench_conf b2 right 10.0.0.2/24 "$encap" 123 192.0.2.2 box-1 192.0.2.1)"
+	engine=""
+	for opt in $(echo "${case#"$variant"}" | tr ':' ' '); do
+		case $opt in
+		nooffload) OVTUND_OFFLOAD=no ;;
+		w*) OVTUND_WORKERS=${opt#w} ;;
+		libsodium|openssl) engine=$opt ;;
+		*) fail "case $case: unknown option :$opt" ;;
+		esac
+	done
+	OVTUND_WRAPPER="$(pin b1) $wrapper" start_ovtund b1 \
+		"$(bench_conf b1 left 10.0.0.1/24 "$encap" 123 192.0.2.1 box-2 192.0.2.2)"
+	OVTUND_WRAPPER="$(pin b2) $wrapper" start_ovtund b2 \
+		"$(bench_conf b2 right 10.0.0.2/24 "$encap" 123 192.0.2.2 box-1 192.0.2.1)"
+	[ -z "$cipher" ] || log "$case: b1 seals with $(json b1 sa \
+		"[s['engine'] for s in j['sas'] if s['dir'] == 'out']" 2>/dev/null)"
 	ping_ok left 10.0.0.2 1
 	# shellcheck disable=SC2154 # start_ovtund sets PID_b1
 	measure "ovtund $case" left right 10.0.0.2 "$PID_b1" b1
@@ -314,7 +348,8 @@ PEER_PIDS=()
 peer_daemon() {
 	local n=$1 log=$2
 	shift 2
-	nsenter --net="/run/netns/$(ns "$n")" -- "$@" >"$log" 2>&1 &
+	# shellcheck disable=SC2046
+	nsenter --net="/run/netns/$(ns "$n")" -- $(pin "$n") "$@" >"$log" 2>&1 &
 	PEER_PIDS+=($!)
 	DAEMON_PIDS+=($!)
 }
@@ -505,8 +540,8 @@ except ValueError:
     print("-")' "$1" "$2"
 }
 echo
-echo "ovtund benchmark, $(date -u +%Y-%m-%d), $(nproc) CPUs, kernel $(uname -r), $RUNS x ${SECS}s iperf3 single TCP stream, $RUNS x ${PPS_SECS}s UDP 64-byte frames"
-fmt='%-38s %7s %6s %6s %8s %9s %7s %9s %7s %8s %8s\n'
+echo "ovtund benchmark, $(date -u +%Y-%m-%d), $(nproc) CPUs$([ "$PIN" != yes ] || echo ", pinned: one CPU per host"), kernel $(uname -r), $RUNS x ${SECS}s iperf3 single TCP stream, $RUNS x ${PPS_SECS}s UDP 64-byte frames"
+fmt='%-46s %7s %6s %6s %8s %9s %7s %9s %7s %8s %8s\n'
 # shellcheck disable=SC2059
 printf "$fmt" path "Gbit/s" min max "x kvxlan" "P4 Gbit/s" kpps64 "pps x kvx" "rtt ms" "cpu s/GB" "rss KiB"
 while IFS='|' read -r name vals; do
