@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 BUILD="build-essential autoconf automake libtool pkg-config
 	libevent-dev libsodium-dev libconfuse-dev libmnl-dev libsystemd-dev
-	libcap-ng-dev check libcurl4-openssl-dev libjansson-dev"
+	libcap-ng-dev libssl-dev check libcurl4-openssl-dev libjansson-dev"
 RUNTIME="iproute2 iputils-ping procps"
 TEST="tshark openvswitch-switch socat ethtool python3 python3-scapy prometheus
 	python3-cryptography python3-jsonschema dnsmasq-base tcpdump
