@@ -443,12 +443,39 @@ session_handshake(struct session *s, const uint8_t *msg, size_t len,
 	return hs_drop_reason(type);
 }
 
+/* SAs past their hard lifetime go, whatever the handshake lists: no key
+ * is used for longer, and traffic waits for the next handshake. */
+static void
+reject_old_sas(struct session *s, uint64_t now)
+{
+	uint64_t limit = SESSION_REJECT_AFTER(s->rekey_after_ms);
+	bool any = false;
+
+	for (unsigned i = 0; i < SESSION_SAS_MAX; i++)
+		any |= s->sas[i].sa != NULL &&
+		    now - s->sas[i].created_ms >= limit;
+	if (!any)
+		return;
+	gate_begin(s);
+	for (unsigned i = 0; i < SESSION_SAS_MAX; i++) {
+		struct session_sa *ss = &s->sas[i];
+
+		if (ss->sa == NULL || now - ss->created_ms < limit)
+			continue;
+		if (ss->sa == s->tx)
+			s->tx = NULL;
+		sa_clear(ss);
+	}
+	gate_end(s);
+}
+
 void
 session_timer(struct session *s, uint64_t now, struct session_out *out)
 {
 	struct hs_event ev;
 	size_t len;
 
+	reject_old_sas(s, now);
 	/* Bounded, whatever the handshake's timers say. */
 	for (int i = 0; i < 8 && hs_next_timeout(s->hs) <= now; i++) {
 		len = 0;
@@ -470,7 +497,8 @@ session_timer(struct session *s, uint64_t now, struct session_out *out)
 	if (s->tx != NULL && (now >= s->rekey_at_ms ||
 	    esp_tx_seq(s->tx) >= SESSION_REKEY_PACKETS))
 		session_kick(s, now, out);
-	else if ((s->state == SESSION_DOWN || queued(s) > 0) &&
+	else if ((s->state == SESSION_DOWN || queued(s) > 0 ||
+	    (s->tx == NULL && s->state == SESSION_UP)) &&
 	    now - s->last_attempt_ms >= SESSION_RETRY_MS)
 		session_kick(s, now, out);
 	if (s->tx != NULL && s->state == SESSION_UP &&

@@ -813,6 +813,39 @@ START_TEST(rekey_jitter_bounds)
 }
 END_TEST
 
+/* Rekeying fails for good (every message lost): each SA is deleted
+ * SESSION_REJECT_AFTER after its birth, not used on to the packet limit;
+ * frames then wait, and keys come with the first handshake that gets
+ * through. */
+START_TEST(hard_lifetime)
+{
+	uint64_t born, limit = SESSION_REJECT_AFTER(REKEY_MS);
+
+	handshake_pair();
+	born = now;
+	while (now + 1000 < born + limit) {
+		now += 1000;
+		tick(&A);
+		tick(&B);
+		net_n = 0;		/* every message lost */
+	}
+	ck_assert_ptr_nonnull(A.s->tx);
+	ck_assert_ptr_nonnull(B.s->tx);
+	now = born + limit;
+	tick(&A);
+	tick(&B);
+	net_n = 0;
+	ck_assert_ptr_null(A.s->tx);
+	ck_assert_ptr_null(B.s->tx);
+	for (unsigned i = 0; i < SESSION_SAS_MAX; i++)
+		ck_assert_ptr_null(A.s->sas[i].sa);
+	/* The path comes back: a handshake restores the keys. */
+	run_to(now + 2 * SESSION_RETRY_MS + HS_RETRY_MAX_MS, 250);
+	ck_assert_ptr_nonnull(A.s->tx);
+	ck_assert_ptr_nonnull(B.s->tx);
+}
+END_TEST
+
 /* The end whose deadline comes first rekeys exactly then, not before. */
 START_TEST(rekey_by_time)
 {
@@ -1222,6 +1255,7 @@ session_suite(void)
 	tcase_add_test(tc, down_then_esp_up);
 	tcase_add_test(tc, rekey_jitter_bounds);
 	tcase_add_test(tc, rekey_by_time);
+	tcase_add_test(tc, hard_lifetime);
 	tcase_add_test(tc, rekey_by_packets);
 	tcase_add_test(tc, make_before_break);
 	tcase_add_test(tc, hs_rate_limit);
