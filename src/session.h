@@ -22,9 +22,11 @@
 #define SESSION_RETRY_MS	5000	/* down: try a handshake this often */
 #define SESSION_UNANSWERED_MS	5000	/* then say so, once */
 /* Hard lifetime (WireGuard's reject-after-time): an SA is deleted this
- * long after its birth, as rekey_after * 3 / 2, even if rekeying keeps
- * failing; frames then wait for new keys. */
-#define SESSION_REJECT_AFTER(rekey_ms)	((rekey_ms) + (rekey_ms) / 2)
+ * long after its birth, rekey_after and a half (at least rekey_after and
+ * twice the grace of a retired SA), even if rekeying keeps failing;
+ * frames then wait for new keys. */
+#define SESSION_REJECT_AFTER(rekey_ms)	((rekey_ms) + \
+	((rekey_ms) / 2 > 2 * HS_GRACE_MS ? (rekey_ms) / 2 : 2 * HS_GRACE_MS))
 /* Rekey by count long before a 32-bit sequence number could wrap. */
 #define SESSION_REKEY_PACKETS	(1ull << 31)
 /* A worker asks the main thread to confirm an SA at most this often. */

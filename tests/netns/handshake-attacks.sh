@@ -105,6 +105,9 @@ enc_cap_stop
 INIT_AB=$(msg "$A" "$B")
 INIT_DB=$(msg "$D" "$B")
 [ -n "$INIT_AB" ] && [ -n "$INIT_DB" ] || fail "no initiations A->B and D->B recorded"
+# One copy first: if B never saw that initiation (it crossed one of
+# B's own at start), B takes it once, staging an SA it never uses.
+replay "$A" "$B" "$INIT_AB" 1 1 >/dev/null
 sleep 1		# late crossings settle
 a_auth=$(drops b1 handshake_auth_failed)
 d_auth=$(drops b4 handshake_auth_failed)
