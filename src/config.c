@@ -380,16 +380,24 @@ parse_number(cfg_t *cfg, const struct field *f, const char *s, void *base)
 	return 0;
 }
 
+/* A name of 1 to f->size - 1 of IDENT_CHARS; WHAT says which kind. */
 static int
-parse_ifname(cfg_t *cfg, const struct field *f, const char *s, void *base)
+store_ident(cfg_t *cfg, const struct field *f, const char *s, void *base,
+    const char *what)
 {
 	if (!valid_ident(s, f->size - 1)) {
-		cfg_error(cfg, "%s: '%s' is not a valid interface name "
-		    "(1 to %zu of A-Z a-z 0-9 _ . -)", f->name, s, f->size - 1);
+		cfg_error(cfg, "%s: '%s' is not a valid %s (1 to %zu of "
+		    "A-Z a-z 0-9 _ . -)", f->name, s, what, f->size - 1);
 		return -1;
 	}
 	memcpy(field_ptr(f, base), s, strlen(s) + 1);
 	return 0;
+}
+
+static int
+parse_ifname(cfg_t *cfg, const struct field *f, const char *s, void *base)
+{
+	return store_ident(cfg, f, s, base, "interface name");
 }
 
 /* user and control_group: names that must exist when the file is read,
@@ -892,13 +900,7 @@ parse_prefix_key(cfg_t *cfg, const struct field *f, const char *s,
 static int
 parse_ident(cfg_t *cfg, const struct field *f, const char *s, void *base)
 {
-	if (!valid_ident(s, f->size - 1)) {
-		cfg_error(cfg, "%s: '%s' is not a valid name (1 to %zu of "
-		    "A-Z a-z 0-9 _ . -)", f->name, s, f->size - 1);
-		return -1;
-	}
-	memcpy(field_ptr(f, base), s, strlen(s) + 1);
-	return 0;
+	return store_ident(cfg, f, s, base, "name");
 }
 
 /* One or more addresses, comma separated. */
