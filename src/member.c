@@ -30,11 +30,21 @@ member_refusal_name(enum member_refusal r)
 	return (unsigned)r < MEMBER__COUNT ? refusal_names[r] : "invalid";
 }
 
+/* S is LEN bytes, not a C string: a key as etcd sent it. */
+static bool
+name_chars_only(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\0' || strchr(NAME_CHARS, s[i]) == NULL)
+			return false;
+	return true;
+}
+
 static bool
 valid_name(const char *s, size_t len)
 {
 	return len > 0 && len < sizeof(((struct member *)0)->name) &&
-	    strspn(s, NAME_CHARS) >= len &&
+	    name_chars_only(s, len) &&
 	    !(len == 1 && s[0] == '.') && !(len == 2 && s[0] == '.' &&
 	    s[1] == '.');
 }
