@@ -50,10 +50,16 @@ nl_transact(struct mnl_socket *nl, struct nlmsghdr *nlh)
 	return ret < 0 ? -errno : 0;
 }
 
+/* BUF is MNL_SOCKET_BUFFER_SIZE bytes; cleared because libmnl 1.0.4
+ * leaves an attribute's alignment padding (IFLA_ADDRESS: 2 bytes) as it
+ * was, and those bytes go to the kernel. */
 static struct nlmsghdr *
 nl_request(char *buf, uint16_t type, uint16_t flags)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
+
+	memset(buf, 0, MNL_SOCKET_BUFFER_SIZE);
+	nlh = mnl_nlmsg_put_header(buf);
 
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
