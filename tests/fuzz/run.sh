@@ -63,7 +63,7 @@ srcs() {
 	esp)	echo "src/esp.c src/replay.c src/drop.c $aead" ;;
 	handshake)	echo "src/handshake.c src/hkdf.c src/cookie.c" ;;
 	offload)	echo "src/offload.c src/flow.c" ;;
-	member)	echo "src/member.c src/config.c src/addr.c" ;;
+	member)	echo "src/member.c src/config.c src/addr.c src/key.c $aead" ;;
 	esac
 }
 libs() {
@@ -73,13 +73,14 @@ libs() {
 	fdb)	printf -- '-pthread '; pkgflags libsodium ;;
 	esp)	printf -- '-pthread '; pkgflags libsodium $crypto_lib ;;
 	handshake|offload)	pkgflags libsodium ;;
-	member)	pkgflags libconfuse libsodium jansson ;;
+	member)	printf -- '-pthread '; pkgflags libconfuse libsodium jansson $crypto_lib ;;
 	esac
 }
 
-# -Wno-missing-field-initializers: clang flags config.c's field table,
+# LOCALSTATEDIR as configure sets it by default (config.c names the etcd
+# state file under it). -Wno-missing-field-initializers: clang flags config.c's field table,
 # where gcc (the project's compiler) does not.
-cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -I$top/src -I$here \
+cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -DLOCALSTATEDIR=\"/var\" -I$top/src -I$here \
 	-Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer $crypto_cflags ${FUZZ_CFLAGS:-}"
